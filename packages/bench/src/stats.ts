@@ -1,0 +1,44 @@
+/** Small measurement helpers: percentiles and CPU time of processes from /proc. */
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] ?? NaN;
+}
+
+const TICKS = 100; // USER_HZ on Linux
+
+/** User + system CPU seconds a process has used so far (0 when it is gone). */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+export function pidOf(name: string): number[] {
+  try {
+    return execFileSync('pidof', [name], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** CPU seconds used by `pids` plus this process while `fn` runs. */
+export async function measureCpu<T>(
+  pids: number[],
+  fn: () => Promise<T>,
+): Promise<{ value: T; cpu: number }> {
+  const before = pids.map(cpuSeconds);
+  const self = process.cpuUsage();
+  const value = await fn();
+  const d = process.cpuUsage(self);
+  const cpu =
+    pids.reduce((s, pid, i) => s + cpuSeconds(pid) - (before[i] ?? 0), 0) + (d.user + d.system) / 1e6;
+  return { value, cpu };
+}

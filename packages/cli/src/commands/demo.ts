@@ -1,0 +1,129 @@
+/**
+ * The quick-start demo: a local cluster (embedded nats-server unless one is given; coordinator and
+ * scheduler in this process; a group of 3 executor processes), a word-frequency count over a few MB
+ * of generated text split into chunks, a progress bar, the aggregated result, timings, and a check
+ * of the result against a local count. Exits 0 only when the cluster's answer is right.
+ */
+import { fileURLToPath } from 'node:url';
+import { connectClient } from '@jetsched/client';
+import { createCoordinator } from '@jetsched/coordinator';
+import { createScheduler } from '@jetsched/scheduler';
+import { createLogger } from '@jetsched/runtime';
+import { common, int, parse } from '../args.js';
+import { generateCorpus } from '../demo/corpus.js';
+import { countWords, reducers, type Counts } from '../demo/wordcount-jobs.js';
+import { localNats } from '../local-nats.js';
+import { ProgressBar } from '../progress-bar.js';
+import { spawnRole, type RoleProcess } from '../role-process.js';
+
+const GROUP = 'demo';
+
+function out(line = ''): void {
+  process.stdout.write(line + '\n');
+}
+
+export async function demoCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { mb: { type: 'string' }, chunk: { type: 'string' } });
+  const c = common(values);
+  const log = createLogger({ level: c.logLevel ?? 'warn' });
+  const megabytes = int(values.mb, 'mb', 4);
+  const chunk = int(values.chunk, 'chunk', 1000);
+  const nats = await localNats(c, log);
+  const servers = (nats.common.connection.servers as string[]).join(',');
+  const prefix = `demo${Date.now().toString(36)}`;
+  const base = { connection: nats.common.connection, prefix, logger: log };
+  const coordinator = createCoordinator({ ...base, reducers });
+  const scheduler = createScheduler(base);
+  const executors: RoleProcess[] = [];
+  try {
+    out(
+      `jetsched demo: word frequencies over ${megabytes} MB of text, chunks of ${chunk} lines, 3 executors`,
+    );
+    out(`nats-server: ${nats.embedded ? `embedded at ${servers}` : servers}; prefix ${prefix}`);
+    await coordinator.start();
+    await scheduler.start();
+    const jobs = fileURLToPath(new URL('../demo/wordcount-jobs.js', import.meta.url));
+    const args = [
+      '--handlers',
+      jobs,
+      '--group',
+      GROUP,
+      '--concurrency',
+      '2',
+      '--server',
+      servers,
+      '--prefix',
+      prefix,
+    ];
+    for (let i = 0; i < 3; i++) executors.push(spawnRole('executor', args));
+    await Promise.all(executors.map((e) => e.ready));
+
+    let t = performance.now();
+    const lines = generateCorpus(megabytes * 1024 * 1024);
+    const genMs = performance.now() - t;
+    out(`generated ${lines.length} lines (${megabytes} MB) in ${genMs.toFixed(0)} ms`);
+
+    const client = await connectClient({ connection: nats.common.connection, prefix });
+    t = performance.now();
+    const { id } = await client.submit({
+      type: 'wordcount',
+      group: GROUP,
+      payload: lines,
+      split: { kind: 'items', chunkSize: chunk },
+      aggregate: { kind: 'reduce' },
+    });
+    const submitMs = performance.now() - t;
+    out(`submitted task ${id} in ${submitMs.toFixed(0)} ms (payload claim-checked in the object store)`);
+
+    const bar = new ProgressBar();
+    const perExecutor = new Map<string, number>();
+    let final = '';
+    for await (const e of client.watch(id)) {
+      if (e.kind === 'state') final = e.event.state;
+      else if (e.progress.kind === 'subtasks')
+        bar.update(e.progress.succeeded + e.progress.failed, e.progress.total);
+      else if (e.progress.kind === 'started')
+        perExecutor.set(e.progress.executor, (perExecutor.get(e.progress.executor) ?? 0) + 1);
+    }
+    bar.end();
+    const { task, result } = await client.get(id, { includeResult: true });
+    const totalMs = performance.now() - t;
+    await client.close();
+    if (final !== 'succeeded' || task.state !== 'succeeded') {
+      out(`task ended ${task.state}: ${task.error?.message ?? ''}`);
+      return 1;
+    }
+    const counts = result as Counts;
+    const top = Object.entries(counts)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 10);
+    const totalWords = Object.values(counts).reduce((a, b) => a + b, 0);
+    out('');
+    out(`top 10 of ${Object.keys(counts).length} distinct words (${totalWords} words in all):`);
+    for (const [w, n] of top) out(`  ${w.padEnd(14)} ${String(n).padStart(8)}`);
+    out('');
+    const subtasks = task.subtasks?.total ?? 0;
+    const runMs = (task.finishedAt ?? 0) - (task.scheduledAt ?? 0);
+    out(`subtasks: ${subtasks}; started per executor: ${[...perExecutor.values()].join(' / ')}`);
+    out(
+      `timings: submit (with upload) ${submitMs.toFixed(0)} ms, submit -> result ${totalMs.toFixed(0)} ms, ` +
+        `scheduled -> finished ${runMs} ms (${((subtasks / Math.max(runMs, 1)) * 1000).toFixed(0)} subtasks/s)`,
+    );
+
+    t = performance.now();
+    const expected = countWords(lines);
+    const localMs = performance.now() - t;
+    const same =
+      Object.keys(expected).length === Object.keys(counts).length &&
+      Object.entries(expected).every(([w, n]) => counts[w] === n);
+    out(
+      `check against a single-process count (${localMs.toFixed(0)} ms): ${same ? 'identical' : 'MISMATCH'}`,
+    );
+    return same ? 0 : 1;
+  } finally {
+    await Promise.all(executors.map((e) => e.stop('SIGTERM')));
+    await scheduler.close();
+    await coordinator.close();
+    await nats.stop();
+  }
+}

@@ -1,0 +1,163 @@
+/** Client commands: submit, status, watch, ls, cancel. Output is JSON where a script may read it. */
+import { readFile } from 'node:fs/promises';
+import { connectClient, type Client } from '@jetsched/client';
+import {
+  isTaskState,
+  validate,
+  type SplitSpec,
+  type SubmitRequest,
+  type TaskRecord,
+} from '@jetsched/protocol';
+import { common, int, parse } from '../args.js';
+import { ProgressBar } from '../progress-bar.js';
+
+function print(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+async function withClient<T>(values: Record<string, unknown>, fn: (c: Client) => Promise<T>): Promise<T> {
+  const c = common(values);
+  const client = await connectClient({ connection: c.connection, prefix: c.prefix });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/** `items:10`, `range:0:1000:100`, `custom` or `none`. */
+export function parseSplit(text: string): SplitSpec {
+  const [kind, ...rest] = text.split(':');
+  const nums = rest.map(Number);
+  if (kind === 'none' || kind === 'custom') return { kind };
+  if (kind === 'items' && nums.length === 1) return { kind, chunkSize: nums[0] ?? 0 };
+  if (kind === 'range' && nums.length === 3) {
+    const [start = 0, end = 0, chunkSize = 0] = nums;
+    return { kind, start, end, chunkSize };
+  }
+  throw new Error(
+    `--split: expected items:<chunk>, range:<start>:<end>:<chunk>, custom or none, got "${text}"`,
+  );
+}
+
+export async function submitCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    payload: { type: 'string', short: 'p' },
+    'payload-file': { type: 'string' },
+    split: { type: 'string' },
+    aggregate: { type: 'string' },
+    group: { type: 'string', short: 'g' },
+    tenant: { type: 'string' },
+    priority: { type: 'string' },
+    key: { type: 'string' },
+    'timeout-ms': { type: 'string' },
+    wait: { type: 'boolean', short: 'w' },
+  });
+  const type = positionals[0];
+  if (!type) throw new Error('usage: jetsched submit <type> [--payload JSON] [--split items:10] [--wait]');
+  const req: Record<string, unknown> = { type };
+  const payloadText = values['payload-file']
+    ? await readFile(values['payload-file'], 'utf8')
+    : values.payload;
+  if (payloadText !== undefined) req['payload'] = JSON.parse(payloadText) as unknown;
+  if (values.split) req['split'] = parseSplit(values.split);
+  if (values.aggregate) req['aggregate'] = { kind: values.aggregate };
+  if (values.group) req['group'] = values.group;
+  if (values.tenant) req['tenant'] = values.tenant;
+  if (values.priority) req['priority'] = int(values.priority, 'priority', 5);
+  if (values.key) req['idempotencyKey'] = values.key;
+  if (values['timeout-ms']) req['timeoutMs'] = int(values['timeout-ms'], 'timeout-ms', 0);
+  const task: SubmitRequest = validate('submit-request', req);
+  return withClient(values, async (client) => {
+    const r = await client.submit(task);
+    if (!values.wait) {
+      print(r);
+      return 0;
+    }
+    const done = await client.wait(r.id);
+    print({ ...r, state: done.task.state, result: done.result, error: done.task.error });
+    return done.task.state === 'succeeded' ? 0 : 1;
+  });
+}
+
+export async function statusCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { result: { type: 'boolean', short: 'r' } });
+  const id = positionals[0];
+  if (!id) throw new Error('usage: jetsched status <task-id> [--result]');
+  return withClient(values, async (client) => {
+    print(await client.get(id, { includeResult: values.result ?? false }));
+    return 0;
+  });
+}
+
+export async function watchCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {});
+  const id = positionals[0];
+  if (!id) throw new Error('usage: jetsched watch <task-id>');
+  return withClient(values, async (client) => {
+    const bar = new ProgressBar();
+    let final: TaskRecord['state'] | undefined;
+    for await (const e of client.watch(id)) {
+      if (e.kind === 'state') {
+        bar.end();
+        process.stdout.write(
+          `${new Date(e.event.at).toISOString()} ${e.event.state}${e.event.error ? ` ${e.event.error.code}: ${e.event.error.message}` : ''}\n`,
+        );
+        final = e.event.state;
+      } else if (e.progress.kind === 'subtasks') {
+        bar.update(e.progress.succeeded + e.progress.failed, e.progress.total);
+      }
+    }
+    return final === 'succeeded' ? 0 : 1;
+  });
+}
+
+export async function lsCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, {
+    state: { type: 'string' },
+    type: { type: 'string' },
+    tenant: { type: 'string' },
+    limit: { type: 'string', short: 'n' },
+    cursor: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (values.state !== undefined && !isTaskState(values.state))
+    throw new Error(`--state: unknown state ${values.state}`);
+  return withClient(values, async (client) => {
+    const page = await client.list({
+      ...(values.state && isTaskState(values.state) ? { state: values.state } : {}),
+      ...(values.type ? { type: values.type } : {}),
+      ...(values.tenant ? { tenant: values.tenant } : {}),
+      ...(values.cursor ? { cursor: values.cursor } : {}),
+      limit: int(values.limit, 'limit', 50),
+    });
+    if (values.json) {
+      print(page);
+      return 0;
+    }
+    const rows = page.tasks.map((t) => [
+      t.id,
+      t.type,
+      t.state,
+      t.tenant,
+      t.subtasks ? `${t.subtasks.succeeded + t.subtasks.failed}/${t.subtasks.total}` : '-',
+      new Date(t.createdAt).toISOString(),
+    ]);
+    const header = ['ID', 'TYPE', 'STATE', 'TENANT', 'SUBTASKS', 'CREATED'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+    for (const r of [header, ...rows])
+      process.stdout.write(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ') + '\n');
+    if (page.nextCursor) process.stdout.write(`more: --cursor ${page.nextCursor}\n`);
+    return 0;
+  });
+}
+
+export async function cancelCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { reason: { type: 'string' } });
+  const id = positionals[0];
+  if (!id) throw new Error('usage: jetsched cancel <task-id> [--reason TEXT]');
+  return withClient(values, async (client) => {
+    print(await client.cancel(id, values.reason));
+    return 0;
+  });
+}

@@ -1,0 +1,10 @@
+export { run, USAGE } from './run.js';
+export { loadJobsModule, type JobsModule } from './jobs-module.js';
+export { parseSplit } from './commands/tasks.js';
+export {
+  spawnRole,
+  BIN_PATH,
+  type RoleProcess,
+  type RoleName,
+  type RoleProcessOptions,
+} from './role-process.js';

@@ -1,0 +1,68 @@
+/** The `jetsched` command line, as a library function that tests call directly. */
+import { clusterCommand } from './commands/cluster.js';
+import { demoCommand } from './commands/demo.js';
+import { roleCommand } from './commands/roles.js';
+import { cancelCommand, lsCommand, statusCommand, submitCommand, watchCommand } from './commands/tasks.js';
+
+export const USAGE = `usage: jetsched <command> [options]
+
+roles (run until SIGTERM/SIGINT; executors drain in-flight work first):
+  coordinator [--handlers jobs.js]        serve the API, record outcomes (reducers from jobs.js)
+  scheduler   [--handlers jobs.js]        split and dispatch tasks (splitters from jobs.js)
+  executor    --handlers jobs.js [--group G] [--concurrency N]
+  dev         [--handlers jobs.js] [--executors N]
+                                          all roles in one process; starts its own nats-server
+                                          unless --server/NATS_URL is given
+  demo        [--mb 4] [--chunk 1000]     word count over generated text on a local cluster
+  cluster     [--handlers jobs.js] [--coordinators 2] [--schedulers 2] [--executors 3]
+                                          3 nats-servers with routes (R3) and every role as its
+                                          own process, on loopback; no Docker needed
+
+tasks:
+  submit <type> [--payload JSON | --payload-file F] [--split items:10|range:0:100:10|custom]
+                [--aggregate collect|reduce|none] [--group G] [--tenant T] [--priority 0-9]
+                [--key IDEMPOTENCY-KEY] [--timeout-ms N] [--wait]
+  status <id> [--result]       ls [--state S] [--type T] [--tenant T] [-n N] [--json]
+  watch <id>                   cancel <id> [--reason TEXT]
+
+common: --server URL (NATS_URL)  --creds FILE (NATS_CREDS)  --prefix P (JETSCHED_PREFIX, default jetsched)
+        --log-level L (LOG_LEVEL)  --replicas N (stream replicas, roles only)
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  switch (cmd) {
+    case 'coordinator':
+    case 'scheduler':
+    case 'executor':
+    case 'dev':
+      return roleCommand(cmd, rest);
+    case 'demo':
+      return demoCommand(rest);
+    case 'cluster':
+      return clusterCommand(rest);
+    case 'submit':
+      return submitCommand(rest);
+    case 'status':
+      return statusCommand(rest);
+    case 'watch':
+      return watchCommand(rest);
+    case 'ls':
+      return lsCommand(rest);
+    case 'cancel':
+      return cancelCommand(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return cmd === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`unknown command: ${cmd}\n\n${USAGE}`);
+      return 2;
+  }
+}

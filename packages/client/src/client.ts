@@ -1,0 +1,294 @@
+/**
+ * The client SDK: submit tasks and read them back over the coordinator's request/reply API, and
+ * watch a task's lifecycle events and progress. Any NATS client can do the same with the wire
+ * contract in docs/protocol.md; this is the TypeScript convenience.
+ */
+import { DeliverPolicy, jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { Objm, type ObjectStore } from '@nats-io/obj';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  ContentType,
+  decode,
+  DEFAULT_PREFIX,
+  encode,
+  ErrorCode,
+  isTerminal,
+  JetschedError,
+  names,
+  newTaskId,
+  validate,
+  type ApiReply,
+  type ListReply,
+  type ListRequest,
+  type Names,
+  type ProgressMessage,
+  type SubmitReply,
+  type SubmitRequest,
+  type TaskEvent,
+  type TaskRecord,
+  type TaskReply,
+} from '@jetsched/protocol';
+import { connectNats, contentHeaders, isTransientNatsError, type ConnectOptions } from '@jetsched/runtime';
+
+/** Request timeout. @defaultValue 10 s */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/** Payloads larger than this (msgpack-encoded) are claim-checked in the object store. @defaultValue 512 KiB */
+export const DEFAULT_INLINE_PAYLOAD_LIMIT = 512 * 1024;
+
+/** How long one `wait` request is held by the coordinator, and the extra time to wait for its reply. */
+const WAIT_HOLD_MS = 5_000;
+const WAIT_GRACE_MS = 2_000;
+
+/** Tries of a submit that carries an idempotency key when a request gets no answer (backoff 0.2-1.6 s). */
+const SUBMIT_ATTEMPTS = 5;
+
+export interface ClientOptions {
+  /** A connection to use; without one the client connects and owns it. */
+  nc?: NatsConnection;
+  connection?: ConnectOptions;
+  /** @defaultValue `jetsched` */
+  prefix?: string;
+  /** @defaultValue {@link DEFAULT_REQUEST_TIMEOUT_MS} */
+  requestTimeoutMs?: number;
+  /** @defaultValue {@link DEFAULT_INLINE_PAYLOAD_LIMIT} */
+  inlinePayloadLimit?: number;
+}
+
+export type WatchEvent =
+  { kind: 'state'; event: TaskEvent } | { kind: 'progress'; progress: ProgressMessage };
+
+export interface ResultOptions {
+  /** Give up after this long. @defaultValue no limit */
+  timeoutMs?: number;
+}
+
+export interface Client {
+  readonly nc: NatsConnection;
+  readonly names: Names;
+  submit(task: SubmitRequest): Promise<SubmitReply>;
+  /** Submits many tasks in one request; each gets its own result, in order. */
+  submitMany(tasks: SubmitRequest[]): Promise<ApiReply<SubmitReply>[]>;
+  get(id: string, opts?: { includeResult?: boolean }): Promise<TaskReply>;
+  list(filter?: ListRequest): Promise<ListReply>;
+  cancel(id: string, reason?: string): Promise<TaskRecord>;
+  /** Waits until the task is terminal and returns it (with its result). */
+  wait(id: string, opts?: ResultOptions): Promise<TaskReply>;
+  /** Waits for the task's result; rejects with the task's error when it failed or was cancelled. */
+  result<T = unknown>(id: string, opts?: ResultOptions): Promise<T>;
+  /** Lifecycle events (from the start of the task's history) and live progress, ending at a terminal state. */
+  watch(id: string): AsyncIterable<WatchEvent>;
+  close(): Promise<void>;
+}
+
+class ClientImpl implements Client {
+  readonly names: Names;
+  readonly #js: JetStreamClient;
+  #payloads: Promise<ObjectStore> | undefined;
+
+  constructor(
+    readonly nc: NatsConnection,
+    private readonly owned: boolean,
+    private readonly opts: Required<Pick<ClientOptions, 'requestTimeoutMs' | 'inlinePayloadLimit'>> & {
+      prefix: string;
+    },
+  ) {
+    this.names = names(opts.prefix);
+    this.#js = jetstream(nc);
+  }
+
+  async #request<T>(subject: string, body: unknown, timeoutMs = this.opts.requestTimeoutMs): Promise<T> {
+    const msg = await this.nc.request(subject, encode(body), {
+      timeout: timeoutMs,
+      headers: contentHeaders(ContentType.MsgPack),
+    });
+    const reply = validate('api-reply', decode(msg.data));
+    if (!reply.ok) throw JetschedError.fromRecord(reply.error);
+    return reply as unknown as T;
+  }
+
+  async #prepare(task: SubmitRequest): Promise<SubmitRequest> {
+    if (task.payload === undefined) return task;
+    const bytes = encode(task.payload);
+    if (bytes.length <= this.opts.inlinePayloadLimit) return task;
+    // claim check: the payload goes to the object store, the request carries a reference
+    const store = await this.#payloadStore();
+    const name = `payload-${newTaskId()}`;
+    await store.putBlob({ name }, bytes);
+    const { payload: _omit, ...rest } = task;
+    return { ...rest, payloadRef: { bucket: this.names.buckets.payloads, name } };
+  }
+
+  #payloadStore(): Promise<ObjectStore> {
+    return (this.#payloads ??= new Objm(this.#js).create(this.names.buckets.payloads));
+  }
+
+  /** The reply with its result in hand: a large result is fetched from the object store. */
+  async #withResult(r: TaskReply): Promise<TaskReply> {
+    if (r.resultRef) {
+      const bytes = await (await this.#payloadStore()).getBlob(r.resultRef.name);
+      if (!bytes)
+        throw new JetschedError(
+          ErrorCode.NotFound,
+          `result ${r.resultRef.name} is gone from the object store`,
+        );
+      return { task: r.task, result: decode(bytes) };
+    }
+    return r.result === undefined ? { task: r.task } : { task: r.task, result: r.result };
+  }
+
+  async submit(task: SubmitRequest): Promise<SubmitReply> {
+    const body = await this.#prepare(task);
+    // a lost request is retried only with an idempotency key: then a second copy is the same task
+    const attempts = task.idempotencyKey === undefined ? 1 : SUBMIT_ATTEMPTS;
+    for (let i = 1; ; i++) {
+      try {
+        const r = await this.#request<SubmitReply>(this.names.api.submit, body);
+        return { id: r.id, duplicate: r.duplicate };
+      } catch (err) {
+        if (i >= attempts || !isTransientNatsError(err)) throw err;
+        // "no responders" comes back at once while coordinators reconnect: back off before asking again
+        await new Promise((r) => setTimeout(r, 100 * 2 ** i));
+      }
+    }
+  }
+
+  async submitMany(tasks: SubmitRequest[]): Promise<ApiReply<SubmitReply>[]> {
+    const prepared = await Promise.all(tasks.map((t) => this.#prepare(t)));
+    const r = await this.#request<{ results: ApiReply<SubmitReply>[] }>(this.names.api.submitMany, {
+      tasks: prepared,
+    });
+    return r.results;
+  }
+
+  async get(id: string, opts: { includeResult?: boolean } = {}): Promise<TaskReply> {
+    const r = await this.#request<TaskReply>(this.names.api.get, { id, ...opts });
+    return this.#withResult(r);
+  }
+
+  async list(filter: ListRequest = {}): Promise<ListReply> {
+    const r = await this.#request<ListReply>(this.names.api.list, filter);
+    return r.nextCursor === undefined ? { tasks: r.tasks } : { tasks: r.tasks, nextCursor: r.nextCursor };
+  }
+
+  async cancel(id: string, reason?: string): Promise<TaskRecord> {
+    const r = await this.#request<TaskReply>(
+      this.names.api.cancel,
+      reason === undefined ? { id } : { id, reason },
+    );
+    return r.task;
+  }
+
+  async wait(id: string, opts: ResultOptions = {}): Promise<TaskReply> {
+    const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new JetschedError(ErrorCode.Timeout, `task ${id} did not finish in ${opts.timeoutMs} ms`);
+      // short holds: a request lost with a dying connection costs at most hold + grace
+      const hold = Math.max(1, Math.min(WAIT_HOLD_MS, left));
+      try {
+        const r = await this.#request<TaskReply>(
+          this.names.api.wait,
+          { id, timeoutMs: hold, includeResult: true },
+          hold + WAIT_GRACE_MS,
+        );
+        if (isTerminal(r.task.state)) return await this.#withResult(r);
+      } catch (err) {
+        if (err instanceof JetschedError && err.code === ErrorCode.Timeout) continue;
+        // wait is read-only: any retryable failure (a coordinator that could not read just now) is
+        // worth asking again
+        if (err instanceof JetschedError && err.retryable) {
+          await new Promise((r) => setTimeout(r, 250));
+          continue;
+        }
+        // the coordinator holding the request died, or none is up right now: wait is read-only,
+        // so asking again (another coordinator answers) is always safe
+        if (!isTransientNatsError(err)) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
+  async result<T = unknown>(id: string, opts: ResultOptions = {}): Promise<T> {
+    const { task, result } = await this.wait(id, opts);
+    if (task.state === 'succeeded') return result as T;
+    if (task.error) throw JetschedError.fromRecord(task.error);
+    throw new JetschedError(
+      ErrorCode.Cancelled,
+      `task ${id} was ${task.state}${task.cancelReason ? `: ${task.cancelReason}` : ''}`,
+    );
+  }
+
+  watch(id: string): AsyncIterable<WatchEvent> {
+    return { [Symbol.asyncIterator]: () => this.#watch(id)[Symbol.asyncIterator]() };
+  }
+
+  async *#watch(id: string): AsyncGenerator<WatchEvent> {
+    const queue: WatchEvent[] = [];
+    let wake: (() => void) | undefined;
+    let failure: Error | undefined;
+    const push = (e: WatchEvent): void => {
+      queue.push(e);
+      wake?.();
+    };
+    const progress = this.nc.subscribe(this.names.progressSubject(id), {
+      callback: (err, m) => {
+        if (err) return;
+        try {
+          push({ kind: 'progress', progress: validate('progress-message', decode(m.data)) });
+        } catch {
+          // a malformed progress notice is skipped
+        }
+      },
+    });
+    const consumer = await this.#js.consumers.get(this.names.streams.events, {
+      filter_subjects: this.names.eventSubject(id, '*'),
+      deliver_policy: DeliverPolicy.All,
+    });
+    const events = await consumer.consume();
+    const pump = (async () => {
+      try {
+        for await (const m of events) {
+          try {
+            push({ kind: 'state', event: validate('task-event', decode(m.data)) });
+          } catch {
+            // skip an event we cannot read
+          }
+        }
+      } catch (err) {
+        failure = err instanceof Error ? err : new Error(String(err));
+        wake?.();
+      }
+    })();
+    try {
+      for (;;) {
+        const e = queue.shift();
+        if (!e) {
+          if (failure) throw failure;
+          await new Promise<void>((r) => (wake = r));
+          wake = undefined;
+          continue;
+        }
+        yield e;
+        if (e.kind === 'state' && isTerminal(e.event.state)) return;
+      }
+    } finally {
+      progress.unsubscribe();
+      events.stop();
+      await pump;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.owned) await this.nc.drain();
+  }
+}
+
+export async function connectClient(opts: ClientOptions = {}): Promise<Client> {
+  const nc = opts.nc ?? (await connectNats({ name: 'jetsched-client', ...(opts.connection ?? {}) }));
+  return new ClientImpl(nc, !opts.nc, {
+    prefix: opts.prefix ?? DEFAULT_PREFIX,
+    requestTimeoutMs: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    inlinePayloadLimit: opts.inlinePayloadLimit ?? DEFAULT_INLINE_PAYLOAD_LIMIT,
+  });
+}

@@ -1,0 +1,11 @@
+export { createExecutor, type Executor } from './executor.js';
+export {
+  compileExecutorOptions,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  type ExecutorOptions,
+  type ExecutorConfig,
+  type Handler,
+  type HandlerContext,
+} from './options.js';
+export { NonRetryableError } from '@jetsched/protocol';

@@ -1,0 +1,34 @@
+/**
+ * Identifiers. Task ids are random (nanoid, subject-safe alphabet); everything derived from a task is
+ * deterministic, so a message processed twice produces the same keys and dedupe ids.
+ */
+import { createHash } from 'node:crypto';
+import { customAlphabet } from 'nanoid';
+
+/**
+ * 21 alphanumeric characters (~125 random bits). nanoid's default alphabet has `-` and `_`; an id
+ * starting with `-` reads as a flag to `nats kv get` and other CLIs operators paste ids into.
+ */
+const taskId = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 21);
+
+export function newTaskId(): string {
+  return taskId();
+}
+
+/** Dedupe id of one subtask delivery attempt: `<taskId>.<index>.<attempt>`. */
+export function subtaskMsgId(taskId: string, index: number, attempt: number): string {
+  return `${taskId}.${index}.${attempt}`;
+}
+
+/** KV key of a subtask record. */
+export function subtaskKey(taskId: string, index: number): string {
+  return `${taskId}.${index}`;
+}
+
+/**
+ * KV key for an idempotency key. Users may send any string; the key is hashed so it is always a
+ * valid KV key, and scoped by tenant so tenants cannot collide.
+ */
+export function idempotencyKvKey(tenant: string, key: string): string {
+  return `${tenant}.${createHash('sha256').update(key).digest('base64url')}`;
+}

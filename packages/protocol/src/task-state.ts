@@ -1,0 +1,39 @@
+/** The task state machine. Every writer of a task record checks transitions here, under CAS. */
+
+export const TaskState = {
+  Pending: 'pending',
+  Scheduled: 'scheduled',
+  Running: 'running',
+  Succeeded: 'succeeded',
+  Failed: 'failed',
+  Cancelled: 'cancelled',
+} as const;
+export type TaskState = (typeof TaskState)[keyof typeof TaskState];
+
+export const TASK_STATES: readonly TaskState[] = Object.values(TaskState);
+export const TERMINAL_STATES: readonly TaskState[] = [
+  TaskState.Succeeded,
+  TaskState.Failed,
+  TaskState.Cancelled,
+];
+
+const TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
+  pending: ['scheduled', 'failed', 'cancelled'],
+  scheduled: ['running', 'succeeded', 'failed', 'cancelled'],
+  running: ['succeeded', 'failed', 'cancelled'],
+  succeeded: [],
+  failed: [],
+  cancelled: [],
+};
+
+export function isTerminal(state: TaskState): boolean {
+  return TERMINAL_STATES.includes(state);
+}
+
+export function canTransition(from: TaskState, to: TaskState): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+export function isTaskState(value: unknown): value is TaskState {
+  return typeof value === 'string' && (TASK_STATES as readonly string[]).includes(value);
+}

@@ -1,0 +1,100 @@
+/**
+ * What every role shares: its frozen config, the lifecycle, and a start that connects (or uses the
+ * given connection) and provisions the topology before the role's own `run`.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import { DEFAULT_PREFIX } from '@jetsched/protocol';
+import { silentLogger } from './logger.js';
+import { actorConnection, type ConnectOptions } from './connection.js';
+import { Lifecycle, type Actor, type ActorState } from './lifecycle.js';
+import { ensureTopology, type Topology, type TopologyOptions } from './topology.js';
+
+/** The options every role takes. */
+export interface ActorOptions {
+  /** A connection to use; without one the actor connects (see `connection`) and owns it. */
+  nc?: NatsConnection;
+  /** How to connect when no `nc` is given. @defaultValue `NATS_URL`, `NATS_CREDS` */
+  connection?: ConnectOptions;
+  /** @defaultValue {@link DEFAULT_PREFIX} */
+  prefix?: string;
+  /** Root logger; the actor logs through a child bound to its role and id. @defaultValue silent */
+  logger?: Logger;
+  /** Instance id, in logs and connection names. @defaultValue a random id per role */
+  id?: string;
+  topology?: Omit<TopologyOptions, 'prefix'>;
+}
+
+/** The config fields every role's compiled options have. */
+export interface ActorConfig {
+  readonly id: string;
+  readonly prefix: string;
+  readonly log: Logger;
+  readonly nc: NatsConnection | undefined;
+  readonly connection: ConnectOptions;
+  readonly topology: TopologyOptions;
+}
+
+/** Applies the defaults of {@link ActorOptions}; each role adds its own fields and freezes the result. */
+export function compileActorConfig(
+  role: string,
+  id: string,
+  o: ActorOptions,
+  logBindings: Record<string, string> = {},
+): ActorConfig {
+  const prefix = o.prefix ?? DEFAULT_PREFIX;
+  return {
+    id,
+    prefix,
+    nc: o.nc,
+    connection: { name: `jetsched-${role}-${id}`, ...(o.connection ?? {}) },
+    log: (o.logger ?? silentLogger()).child({ actor: role, id, ...logBindings }),
+    topology: { ...(o.topology ?? {}), prefix },
+  };
+}
+
+export abstract class ActorBase<C extends ActorConfig> implements Actor {
+  protected readonly cfg: C;
+  protected readonly life: Lifecycle;
+  #topo: Topology | undefined;
+
+  constructor(cfg: C) {
+    this.cfg = cfg;
+    this.life = new Lifecycle(cfg.log);
+  }
+
+  get id(): string {
+    return this.cfg.id;
+  }
+  get state(): ActorState {
+    return this.life.state;
+  }
+  get closed(): Promise<void> {
+    return this.life.closed;
+  }
+  /** The JetStream resources, once started. */
+  get topology(): Topology | undefined {
+    return this.#topo;
+  }
+
+  /** The topology of a started actor (for the role's handlers, which run only after start). */
+  protected get topo(): Topology {
+    if (!this.#topo) throw new Error(`${this.cfg.id} is not started`);
+    return this.#topo;
+  }
+
+  start(): Promise<void> {
+    return this.life.start(async () => {
+      const nc = await actorConnection(this.cfg.nc, this.cfg.connection, (n, fn) => this.life.onClose(n, fn));
+      this.#topo = await ensureTopology(nc, this.cfg.topology);
+      await this.run(this.#topo);
+    });
+  }
+
+  close(): Promise<void> {
+    return this.life.close();
+  }
+
+  /** Starts the role's work; cleanups are registered with `this.life.onClose` (run in reverse). */
+  protected abstract run(topo: Topology): Promise<void>;
+}

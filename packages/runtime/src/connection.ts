@@ -1,0 +1,76 @@
+/**
+ * Connecting an actor or client to NATS: one place that applies credentials, names the connection
+ * and refuses a server older than MIN_SERVER_VERSION with a message saying what to do.
+ */
+import { readFile } from 'node:fs/promises';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { compareVersions, ErrorCode, JetschedError, MIN_SERVER_VERSION } from '@jetsched/protocol';
+
+/** Default server URL when neither an option nor NATS_URL gives one. */
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+
+export interface ConnectOptions {
+  /** Server URL(s). @defaultValue `NATS_URL` from the environment, else {@link DEFAULT_NATS_URL} */
+  servers?: string | string[];
+  /** A NATS credentials file (JWT + nkey seed). @defaultValue `NATS_CREDS` from the environment */
+  credsFile?: string;
+  /** Connection name shown by `nats server report connections`. */
+  name?: string;
+  /** Oldest accepted server version. @defaultValue {@link MIN_SERVER_VERSION} */
+  minServerVersion?: string;
+}
+
+export async function connectNats(opts: ConnectOptions = {}): Promise<NatsConnection> {
+  const servers = opts.servers ?? process.env['NATS_URL'] ?? DEFAULT_NATS_URL;
+  const credsFile = opts.credsFile ?? process.env['NATS_CREDS'];
+  const authenticator = credsFile ? credsAuthenticator(await readFile(credsFile)) : undefined;
+  const nc = await connect({
+    servers,
+    ...(opts.name ? { name: opts.name } : {}),
+    ...(authenticator ? { authenticator } : {}),
+    maxReconnectAttempts: -1,
+  });
+  try {
+    assertServerVersion(nc, opts.minServerVersion ?? MIN_SERVER_VERSION);
+  } catch (err) {
+    await nc.close();
+    throw err;
+  }
+  return nc;
+}
+
+export function assertServerVersion(nc: NatsConnection, min: string = MIN_SERVER_VERSION): void {
+  const version = nc.info?.version;
+  if (!version) {
+    throw new JetschedError(ErrorCode.ServerTooOld, 'the NATS server did not report its version');
+  }
+  if (compareVersions(version, min) < 0) {
+    throw new JetschedError(
+      ErrorCode.ServerTooOld,
+      `nats-server ${version} at ${nc.getServer()} is older than the minimum supported ${min}; ` +
+        'run scripts/install-tools.sh to build the pinned release, or point NATS_URL at a newer server',
+      { details: { version, min } },
+    );
+  }
+  if (!nc.info?.jetstream) {
+    throw new JetschedError(
+      ErrorCode.ServerTooOld,
+      `nats-server ${version} at ${nc.getServer()} has JetStream disabled; start it with -js`,
+    );
+  }
+}
+
+/**
+ * The connection an actor runs on: the one it was given, or its own, opened here and closed by the
+ * actor's lifecycle.
+ */
+export async function actorConnection(
+  given: NatsConnection | undefined,
+  opts: ConnectOptions,
+  onClose: (name: string, fn: () => Promise<unknown>) => void,
+): Promise<NatsConnection> {
+  if (given) return given;
+  const nc = await connectNats(opts);
+  onClose('connection', () => nc.drain());
+  return nc;
+}

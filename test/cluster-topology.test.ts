@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { afterAll, describe, expect, it } from 'vitest';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { BIN_PATH } from '@jetsched/cli';
+import { connectClient } from '@jetsched/client';
+import { names } from '@jetsched/protocol';
+import { JOBS } from './helpers/processes.js';
+import { uniquePrefix } from './helpers/stack.js';
+
+interface Ready {
+  ready: boolean;
+  servers: string[];
+  roles: { role: string; pid: number }[];
+}
+
+describe('the no-Docker cluster topology (jetsched cluster)', () => {
+  const prefix = uniquePrefix();
+  const proc = spawn(process.execPath, [BIN_PATH, 'cluster', '--handlers', JOBS, '--prefix', prefix], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+  });
+  let stderr = '';
+  proc.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  afterAll(async () => {
+    if (proc.exitCode === null) {
+      proc.kill('SIGKILL');
+      await once(proc, 'exit');
+    }
+  });
+
+  it('runs 3 routed nats-servers with R3 streams and every role as a process, and a task end to end', async () => {
+    const lines = createInterface({ input: proc.stdout });
+    const ready = await new Promise<Ready>((resolve, reject) => {
+      lines.on('line', (l) => {
+        if (l.startsWith('{')) resolve(JSON.parse(l) as Ready);
+      });
+      proc.once('exit', (code) => reject(new Error(`cluster exited ${code}: ${stderr}`)));
+    });
+    expect(ready.servers).toHaveLength(3);
+    expect(ready.roles.map((r) => r.role).sort()).toEqual([
+      'coordinator',
+      'coordinator',
+      'executor',
+      'executor',
+      'executor',
+      'scheduler',
+      'scheduler',
+    ]);
+
+    const nc = await connect({ servers: ready.servers });
+    try {
+      const n = names(prefix);
+      const jsm = await jetstreamManager(nc);
+      for (const stream of [n.streams.work, n.streams.outcomes, `KV_${n.buckets.tasks}`]) {
+        const info = await jsm.streams.info(stream);
+        expect(info.config.num_replicas).toBe(3);
+        expect(info.cluster?.replicas ?? []).toHaveLength(2);
+      }
+      const client = await connectClient({ nc, prefix });
+      const { id } = await client.submit({
+        type: 'squares',
+        payload: Array.from({ length: 100 }, (_, i) => i),
+        split: { kind: 'items', chunkSize: 10 },
+        aggregate: { kind: 'reduce' },
+      });
+      expect(await client.result(id, { timeoutMs: 30_000 })).toBe(328_350);
+    } finally {
+      await nc.close();
+    }
+    proc.kill('SIGTERM');
+    const [code] = (await once(proc, 'exit')) as [number | null];
+    expect(code, stderr).toBe(0);
+  });
+});

@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { pinnedVersions } from '@jetsched/testkit';
+
+const root = new URL('../', import.meta.url);
+const read = (p: string): string => readFileSync(new URL(p, root), 'utf8');
+
+describe('deployment files', () => {
+  it('docker-compose runs the pinned nats-server release on 3 routed nodes', () => {
+    const compose = read('docker-compose.yml');
+    const version = pinnedVersions()!.natsServer.replace(/^v/, '');
+    const images = [...compose.matchAll(/image: nats:(\S+)/g)].map((m) => m[1]);
+    expect(images).toEqual([`${version}-alpine`]);
+    for (const node of ['nats-1', 'nats-2', 'nats-3']) expect(compose).toContain(`NATS_SERVER_NAME: ${node}`);
+    const conf = read('deploy/nats/nats.conf');
+    for (const node of ['nats-1', 'nats-2', 'nats-3']) expect(conf).toContain(`nats-route://${node}:6222`);
+  });
+
+  it('docker-compose runs 2 coordinators, 2 schedulers and 3 executors at R3 against all three nodes', () => {
+    const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+      services: Record<
+        string,
+        { command?: string[]; deploy?: { replicas?: number }; environment?: Record<string, string> }
+      >;
+    };
+    for (const [role, n] of [
+      ['coordinator', 2],
+      ['scheduler', 2],
+      ['executor', 3],
+    ] as const) {
+      const svc = compose.services[role]!;
+      expect(svc.command?.slice(0, 3)).toEqual([role, '--replicas', '3']);
+      expect(svc.deploy?.replicas).toBe(n);
+      expect(svc.environment?.['NATS_URL']).toBe('nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222');
+    }
+  });
+
+  it('the Dockerfile installs the pinned pnpm', () => {
+    const pnpm = /PNPM_VERSION=(\S+)/.exec(read('tools.env'))![1];
+    expect(read('Dockerfile')).toContain(`pnpm@${pnpm}`);
+    expect((JSON.parse(read('package.json')) as { packageManager: string }).packageManager).toBe(
+      `pnpm@${pnpm}`,
+    );
+  });
+});

@@ -1,0 +1,120 @@
+/**
+ * Role processes for tests, on a given server and prefix, with logs kept for failure messages, and a
+ * ledger file the fixture jobs append every handler run to (test/fixtures/jobs.mjs).
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { spawnRole, type RoleName, type RoleProcess } from '@jetsched/cli';
+import { connectClient, type Client } from '@jetsched/client';
+import { startServer, type NatsServer } from '@jetsched/testkit';
+import { uniquePrefix } from './stack.js';
+
+export const JOBS = new URL('../fixtures/jobs.mjs', import.meta.url).pathname;
+
+export interface Roles {
+  all: RoleProcess[];
+  logDir: string;
+  start(role: RoleName, extra?: string[]): RoleProcess;
+  stopAll(): Promise<void>;
+  /** The last lines of every role's log, for a failing assertion's message. */
+  logs(): string;
+}
+
+export function roles(servers: string, prefix: string, env: Record<string, string> = {}): Roles {
+  const logDir = mkdtempSync(join(tmpdir(), 'jetsched-roles-'));
+  const all: RoleProcess[] = [];
+  let n = 0;
+  return {
+    all,
+    logDir,
+    start(role, extra = []) {
+      const logFile = join(logDir, `${role}-${++n}.log`);
+      const p = spawnRole(role, ['--server', servers, '--prefix', prefix, '--handlers', JOBS, ...extra], {
+        env,
+        logFile,
+      });
+      all.push(p);
+      return p;
+    },
+    async stopAll() {
+      await Promise.all(all.map((p) => p.stop('SIGTERM')));
+    },
+    logs() {
+      return all
+        .map((p, i) => {
+          try {
+            return `--- ${p.role} ${i + 1}\n${readFileSync(join(logDir, `${p.role}-${i + 1}.log`), 'utf8')
+              .split('\n')
+              .slice(-15)
+              .join('\n')}`;
+          } catch {
+            return '';
+          }
+        })
+        .join('\n');
+    },
+  };
+}
+
+export interface ProcessCluster {
+  server: NatsServer;
+  prefix: string;
+  nc: NatsConnection;
+  client: Client;
+  /** The role processes started with the cluster's environment. */
+  procs: Roles;
+  /** Another set of role processes on the same server, prefix and ledger, with extra environment. */
+  roles(env: Record<string, string>): Roles;
+  /** The ledger's lines: one per handler run (`<taskId> <index> <attempt> <executor>`), and markers. */
+  ledger(): string[];
+  /** Waits until `done(ledger lines)` holds; fails with the role logs after `timeoutMs`. */
+  waitForLedger(done: (lines: string[]) => boolean, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A nats-server, a ledger file, a client, and a place to start role processes; no roles yet. */
+export async function startProcessCluster(env: Record<string, string> = {}): Promise<ProcessCluster> {
+  const prefix = uniquePrefix();
+  const ledgerFile = join(tmpdir(), `jetsched-ledger-${prefix}.txt`);
+  writeFileSync(ledgerFile, '');
+  const server = await startServer();
+  const baseEnv = { JETSCHED_LEDGER: ledgerFile, ...env };
+  const sets: Roles[] = [];
+  const newRoles = (extra: Record<string, string>): Roles => {
+    const r = roles(server.url, prefix, { ...baseEnv, ...extra });
+    sets.push(r);
+    return r;
+  };
+  const procs = newRoles({});
+  const nc = await connect({ servers: server.url });
+  const client = await connectClient({ nc, prefix });
+  const ledger = (): string[] =>
+    readFileSync(ledgerFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 0);
+  return {
+    server,
+    prefix,
+    nc,
+    client,
+    procs,
+    roles: newRoles,
+    ledger,
+    async waitForLedger(done, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!done(ledger())) {
+        if (Date.now() > deadline)
+          throw new Error(`ledger condition not met in ${timeoutMs} ms\n${procs.logs()}`);
+        await sleep(20);
+      }
+    },
+    async close() {
+      await Promise.all(sets.map((s) => s.stopAll()));
+      await nc.close();
+      await server.stop({ clean: true });
+    },
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * Starts a real nats-server and jetsched actors in this process, each on its own connection (as
+ * separate processes would be), under a prefix unique to the test.
+ */
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { nanoid } from 'nanoid';
+import { connectClient, type Client } from '@jetsched/client';
+import { createCoordinator, type Coordinator, type Reducer } from '@jetsched/coordinator';
+import { createExecutor, type Executor, type Handler } from '@jetsched/executor';
+import { createScheduler, type Scheduler, type Splitter } from '@jetsched/scheduler';
+import { startServer, type NatsCluster, type NatsServer } from '@jetsched/testkit';
+
+export interface StackOptions {
+  server?: NatsServer;
+  /** Run on a cluster instead: every connection gets all its URLs, streams get `replicas`. */
+  cluster?: NatsCluster;
+  replicas?: number;
+  /** Ack wait of every role's consumer (how soon a lost delivery comes back). */
+  ackWaitMs?: number;
+  executors?: { group?: string; handlers: Record<string, Handler>; concurrency?: number }[];
+  reducers?: Record<string, Reducer>;
+  splitters?: Record<string, Splitter>;
+  coordinators?: number;
+  schedulers?: number;
+}
+
+export interface Stack {
+  server: NatsServer;
+  prefix: string;
+  client: Client;
+  coordinators: Coordinator[];
+  schedulers: Scheduler[];
+  executors: Executor[];
+  /** A raw connection for tests that speak the wire protocol themselves. */
+  raw: NatsConnection;
+  connect(): Promise<NatsConnection>;
+  close(): Promise<void>;
+}
+
+export function uniquePrefix(): string {
+  return `t${nanoid(8).replace(/[^A-Za-z0-9]/g, 'x')}`;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const server = opts.server ?? opts.cluster?.servers[0] ?? (await startServer());
+  const ownsServer = !opts.server && !opts.cluster;
+  const urls = opts.cluster?.urls ?? [server.url];
+  const topology = { replicas: opts.replicas ?? 1 };
+  const ackWait = opts.ackWaitMs === undefined ? {} : { ackWaitMs: opts.ackWaitMs };
+  const prefix = uniquePrefix();
+  const conns: NatsConnection[] = [];
+  const newConn = async (): Promise<NatsConnection> => {
+    const nc = await connect({ servers: urls, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    conns.push(nc);
+    return nc;
+  };
+  const coordinators = await Promise.all(
+    Array.from({ length: opts.coordinators ?? 1 }, async () =>
+      createCoordinator({
+        nc: await newConn(),
+        prefix,
+        topology,
+        ...ackWait,
+        ...(opts.reducers ? { reducers: opts.reducers } : {}),
+      }),
+    ),
+  );
+  const schedulers = await Promise.all(
+    Array.from({ length: opts.schedulers ?? 1 }, async () =>
+      createScheduler({
+        nc: await newConn(),
+        prefix,
+        topology,
+        ...ackWait,
+        ...(opts.splitters ? { splitters: opts.splitters } : {}),
+      }),
+    ),
+  );
+  const executors = await Promise.all(
+    (opts.executors ?? []).map(async (e) =>
+      createExecutor({
+        nc: await newConn(),
+        prefix,
+        topology,
+        ...ackWait,
+        handlers: e.handlers,
+        ...(e.group ? { group: e.group } : {}),
+        ...(e.concurrency ? { concurrency: e.concurrency } : {}),
+        drainTimeoutMs: 2_000,
+      }),
+    ),
+  );
+  // the first start provisions the topology; the rest find it
+  for (const a of [...coordinators, ...schedulers, ...executors]) await a.start();
+  const client = await connectClient({ nc: await newConn(), prefix });
+  const raw = await newConn();
+  return {
+    server,
+    prefix,
+    client,
+    coordinators,
+    schedulers,
+    executors,
+    raw,
+    connect: newConn,
+    async close() {
+      await Promise.allSettled([...executors, ...schedulers, ...coordinators].map((a) => a.close()));
+      await Promise.allSettled(conns.map((c) => c.close()));
+      if (ownsServer) await server.stop({ clean: true });
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ItemsChunk } from '@jetsched/protocol';
+import { startStack, type Stack } from './helpers/stack.js';
+
+describe('results larger than a NATS message', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({
+      executors: [
+        {
+          concurrency: 4,
+          handlers: {
+            ident: (input) => (input as ItemsChunk<number>).items,
+            huge: () => 'x'.repeat(2 * 1024 * 1024),
+          },
+        },
+      ],
+    });
+  });
+  afterAll(() => stack?.close());
+
+  it('stores and returns a collected result of several MB through the object store', async () => {
+    const n = 400_000; // about 2 MB of msgpack, twice the server's max_payload
+    const items = Array.from({ length: n }, (_, i) => i * 7);
+    const { id } = await stack.client.submit({
+      type: 'ident',
+      payload: items,
+      split: { kind: 'items', chunkSize: 50_000 },
+      aggregate: { kind: 'collect' },
+    });
+    const result = await stack.client.result<number[][]>(id, { timeoutMs: 60_000 });
+    expect(result.flat()).toEqual(items);
+    const { task } = await stack.client.get(id);
+    expect(task).toMatchObject({ state: 'succeeded', hasResult: true });
+  });
+
+  it('fails a subtask whose own result cannot fit a message, instead of retrying it forever', async () => {
+    const { id } = await stack.client.submit({ type: 'huge' });
+    await expect(stack.client.result(id, { timeoutMs: 30_000 })).rejects.toMatchObject({
+      code: 'RESULT_TOO_LARGE',
+      retryable: false,
+    });
+  });
+});

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { names } from '@jetsched/protocol';
+import { startProcessCluster, type ProcessCluster } from './helpers/processes.js';
+
+const TASKS = 50;
+const ITEMS = 40;
+const CHUNK = 2; // 20 subtasks per task, 1,000 in all
+
+/** Counts messages stored under a subject filter in a stream. */
+async function countSubjects(
+  nc: NatsConnection,
+  stream: string,
+  filter: string,
+): Promise<Map<string, number>> {
+  const js = jetstream(nc);
+  const info = await (await js.streams.get(stream)).info(false, { subjects_filter: filter });
+  return new Map(Object.entries(info.state.subjects ?? {}));
+}
+
+describe('many instances of every role, as separate processes', () => {
+  let c: ProcessCluster;
+  beforeAll(async () => {
+    c = await startProcessCluster({ JETSCHED_TEST_DELAY_MS: '25' });
+    // short ack waits so a killed instance's work moves on within seconds
+    const fast = ['--ack-wait-ms', '3000'];
+    c.procs.start('coordinator', fast);
+    c.procs.start('coordinator', fast);
+    c.procs.start('scheduler', fast);
+    c.procs.start('scheduler', fast);
+    for (let i = 0; i < 3; i++) c.procs.start('executor', ['--concurrency', '4', '--ack-wait-ms', '5000']);
+    await Promise.all(c.procs.all.map((p) => p.ready));
+  });
+  afterAll(() => c?.close());
+
+  it('2 coordinators, 2 schedulers, 3 executors: every task completes once, right, also after kill -9 of a coordinator and a scheduler', async () => {
+    const n = names(c.prefix);
+    const ids: string[] = [];
+    for (let t = 0; t < TASKS; t++) {
+      const items = Array.from({ length: ITEMS }, (_, i) => i + t);
+      const { id } = await c.client.submit({
+        type: 'squares',
+        payload: items,
+        split: { kind: 'items', chunkSize: CHUNK },
+        aggregate: { kind: 'reduce' },
+        idempotencyKey: `task-${t}`,
+      });
+      ids.push(id);
+    }
+    // mid-run: some subtasks are done, most are not
+    await c.waitForLedger((lines) => lines.length >= 150, 30_000);
+    const [coordinator, scheduler] = [c.procs.all[0]!, c.procs.all[2]!];
+    await Promise.all([coordinator.stop('SIGKILL'), scheduler.stop('SIGKILL')]);
+    const doneAtKill = c.ledger().length;
+    expect(doneAtKill).toBeLessThan(TASKS * (ITEMS / CHUNK) * 0.8);
+
+    const results = await Promise.all(ids.map((id) => c.client.result<number>(id, { timeoutMs: 90_000 })));
+    results.forEach((r, t) => {
+      const items = Array.from({ length: ITEMS }, (_, i) => i + t);
+      expect(r, c.procs.logs()).toBe(items.reduce((s, x) => s + x * x, 0));
+    });
+
+    // each task finished once: one succeeded event each, complete and exact counts
+    const succeeded = await countSubjects(c.nc, n.streams.events, n.eventSubject('*', 'succeeded'));
+    for (const id of ids) {
+      expect(succeeded.get(n.eventSubject(id, 'succeeded'))).toBe(1);
+      const { task } = await c.client.get(id);
+      expect(task.subtasks).toMatchObject({ total: ITEMS / CHUNK, succeeded: ITEMS / CHUNK, failed: 0 });
+    }
+    // each subtask outcome recorded once: one record per subtask, no more
+    const records = await countSubjects(c.nc, `KV_${n.buckets.subtasks}`, '>');
+    expect(records.size).toBe(TASKS * (ITEMS / CHUNK));
+    for (const count of records.values()) expect(count).toBe(1);
+    // and with no executor killed, no subtask ran twice
+    const runs = c.ledger();
+    expect(runs).toHaveLength(TASKS * (ITEMS / CHUNK));
+    expect(new Set(runs.map((l) => l.split(' ').slice(0, 2).join(' '))).size).toBe(runs.length);
+    // the work was shared by all three executors
+    const perExecutor = new Map<string, number>();
+    for (const l of runs) perExecutor.set(l.split(' ')[3]!, (perExecutor.get(l.split(' ')[3]!) ?? 0) + 1);
+    expect(perExecutor.size).toBe(3);
+  });
+});
