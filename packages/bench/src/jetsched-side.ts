@@ -4,13 +4,13 @@
  * `succeeded` lifecycle events, the way an application would.
  */
 import { fileURLToPath } from 'node:url';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { type NatsConnection } from '@nats-io/transport-node';
 import { spawnRole, type RoleProcess } from '@jetsched/cli';
 import { connectClient, type Client } from '@jetsched/client';
 import { names, type SubmitRequest } from '@jetsched/protocol';
 import { startServer, type NatsServer } from '@jetsched/testkit';
 import { SCENARIO, openLoop, sideResult, type SideResult } from './scenarios.js';
-import { measureCpu } from './stats.js';
+import { cpuBreakdown, measureCpu } from './stats.js';
 
 const JOBS = fileURLToPath(new URL('./jobs.js', import.meta.url));
 
@@ -44,13 +44,19 @@ export async function runJetsched(log: (s: string) => void): Promise<SideResult>
     spawnRole('scheduler', args),
     spawnRole('executor', [...args, '--concurrency', String(SCENARIO.concurrency)]),
   ];
-  let nc: NatsConnection | undefined;
+  let opened: Client | undefined;
   try {
     await Promise.all(roles.map((r) => r.ready));
-    nc = await connect({ servers: server.url });
-    const client: Client = await connectClient({ nc, prefix, requestTimeoutMs: 60_000 });
-    const done = new Completions(nc, prefix);
+    // the application's side: the SDK's own connection, as `connectClient` opens it
+    const client = await connectClient({
+      connection: { servers: server.url },
+      prefix,
+      requestTimeoutMs: 60_000,
+    });
+    opened = client;
+    const done = new Completions(client.nc, prefix);
     const pids = [...roles.map((r) => r.pid), server.pid ?? -1];
+    const cpuLabels = ['coordinator', 'scheduler', 'executor', 'nats-server', 'client'];
 
     const bulk = async (n: number): Promise<void> => {
       done.reset();
@@ -72,6 +78,7 @@ export async function runJetsched(log: (s: string) => void): Promise<SideResult>
     let t = performance.now();
     const a = await measureCpu(pids, () => bulk(SCENARIO.bulkTasks));
     const bulkSec = (performance.now() - t) / 1000;
+    log(`jetsched: (a) CPU: ${cpuBreakdown(cpuLabels, a.perProcess)}`);
 
     log(`jetsched: (b) one task of ${SCENARIO.splitItems} items in chunks of ${SCENARIO.splitChunk}`);
     const items = Array.from({ length: SCENARIO.splitItems }, (_, i) => i);
@@ -87,6 +94,7 @@ export async function runJetsched(log: (s: string) => void): Promise<SideResult>
       if (sum !== (SCENARIO.splitItems * (SCENARIO.splitItems - 1)) / 2) throw new Error(`wrong sum ${sum}`);
     });
     const splitMs = performance.now() - t;
+    log(`jetsched: (b) CPU: ${cpuBreakdown(cpuLabels, b.perProcess)}`);
 
     log(`jetsched: (c) ${SCENARIO.latencyTasks} single tasks at ${SCENARIO.latencyRate}/s`);
     done.reset();
@@ -104,6 +112,7 @@ export async function runJetsched(log: (s: string) => void): Promise<SideResult>
       await Promise.all(pending);
       await done.waitFor(SCENARIO.latencyTasks);
     });
+    log(`jetsched: (c) CPU: ${cpuBreakdown(cpuLabels, c.perProcess)}`);
     return sideResult({
       bulkSec,
       bulkCpuSec: a.cpu,
@@ -114,7 +123,7 @@ export async function runJetsched(log: (s: string) => void): Promise<SideResult>
       latencyCpuSec: c.cpu,
     });
   } finally {
-    await nc?.close();
+    await opened?.close();
     await Promise.all(roles.map((r) => r.stop('SIGTERM')));
     await server.stop({ clean: true });
   }

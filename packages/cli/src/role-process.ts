@@ -34,7 +34,9 @@ export interface RoleProcess {
 export const BIN_PATH = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 
 export function spawnRole(role: RoleName, args: string[], opts: RoleProcessOptions = {}): RoleProcess {
-  const proc = spawn(process.execPath, [BIN_PATH, role, ...args], {
+  // e.g. JETSCHED_ROLE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile every role process
+  const nodeArgs = (process.env['JETSCHED_ROLE_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, BIN_PATH, role, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, LOG_LEVEL: 'info', ...(opts.env ?? {}) },
   });

@@ -18,6 +18,12 @@ export interface ConnectOptions {
   name?: string;
   /** Oldest accepted server version. @defaultValue {@link MIN_SERVER_VERSION} */
   minServerVersion?: string;
+  /**
+   * Capture a stack trace at every request for richer timeout errors. It costs a stack capture per
+   * request (about a third of a coordinator's CPU under load), so it is off unless debugging.
+   * @defaultValue `JETSCHED_ASYNC_TRACES=1` in the environment, else false
+   */
+  asyncTraces?: boolean;
 }
 
 export async function connectNats(opts: ConnectOptions = {}): Promise<NatsConnection> {
@@ -29,6 +35,7 @@ export async function connectNats(opts: ConnectOptions = {}): Promise<NatsConnec
     ...(opts.name ? { name: opts.name } : {}),
     ...(authenticator ? { authenticator } : {}),
     maxReconnectAttempts: -1,
+    noAsyncTraces: !(opts.asyncTraces ?? process.env['JETSCHED_ASYNC_TRACES'] === '1'),
   });
   try {
     assertServerVersion(nc, opts.minServerVersion ?? MIN_SERVER_VERSION);
