@@ -3,6 +3,7 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 RUN npm install -g pnpm@10.20.0
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml tsconfig.base.json tsconfig.json tools.env ./
+COPY patches ./patches
 COPY packages ./packages
 # `pnpm prune --prod` breaks workspace links; a production install keeps them and drops dev tools
 RUN pnpm install --frozen-lockfile && pnpm build && CI=true pnpm install --frozen-lockfile --prod
