@@ -110,10 +110,15 @@ export class OutcomeRecorder {
           });
         } else valid.push(r);
       }
-      await Promise.all(valid.map((r) => this.storeSubtask(r.outcome)));
       const outcomes = valid.map((r) => r.outcome);
       const finish = await this.finishInHand(task, outcomes);
-      if (finish?.ok && task.aggregate.kind !== 'none') await this.store.putResult(taskId, finish.result);
+      // subtask records and the result must be stored before the bits are set; not one after another
+      await Promise.all([
+        ...valid.map((r) => this.storeSubtask(r.outcome)),
+        finish?.ok && task.aggregate.kind !== 'none'
+          ? this.store.putResult(taskId, finish.result)
+          : undefined,
+      ]);
       const updated = await this.markDone(found, outcomes, finish);
       if (updated && !isTerminal(updated.state)) {
         const c = updated.subtasks;

@@ -95,7 +95,7 @@ export class Submitter {
         // its work with this request (same key, same task) so the id we return is real.
         const existing = await this.store.get(id);
         if (!existing) await this.record(newRecord(id, req, payloadBytes), req);
-        else if (existing.record.state === 'pending') await this.handOff(existing.record, req);
+        else if (existing.record.state === 'pending') await this.handOff(existing, req);
         return { id, duplicate: true };
       }
     }
@@ -105,12 +105,25 @@ export class Submitter {
 
   private async record(rec: TaskRecord, req: SubmitRequest): Promise<void> {
     const created = await this.store.create(rec);
-    await Promise.all([created ? this.store.publishEvent(rec) : undefined, this.handOff(rec, req)]);
+    // a record that exists already (a retried submit) is handed off without a base to compare with
+    await Promise.all([
+      created ? this.store.publishEvent(rec) : undefined,
+      this.handOff(created ?? { record: rec }, req),
+    ]);
   }
 
-  /** Publishes the task to the schedulers; the dedupe id makes a repeat within the window a no-op. */
-  private async handOff(rec: TaskRecord, req: SubmitRequest): Promise<void> {
+  /**
+   * Publishes the task to the schedulers, with the record and its revision when known so that the
+   * scheduler starts its compare-and-set without a read. The dedupe id makes a repeat within the
+   * window a no-op.
+   */
+  private async handOff(task: { record: TaskRecord; revision?: number }, req: SubmitRequest): Promise<void> {
+    const rec = task.record;
     const msg: SchedMessage = { v: WIRE_VERSION, kind: 'task', taskId: rec.id };
+    if (task.revision !== undefined) {
+      msg.record = rec;
+      msg.revision = task.revision;
+    }
     if (req.payload !== undefined) msg.payload = req.payload;
     if (req.payloadRef !== undefined) msg.payloadRef = req.payloadRef;
     const h = headers();

@@ -260,7 +260,16 @@ const schedMessage = {
   $id: 'sched-message',
   type: 'object',
   required: ['v', 'kind', 'taskId'],
-  properties: { v: version, kind: { const: 'task' }, taskId: id, payload: {}, payloadRef },
+  properties: {
+    v: version,
+    kind: { const: 'task' },
+    taskId: id,
+    payload: {},
+    payloadRef,
+    // the record as the coordinator created it, and its KV revision: saves the scheduler a read
+    record: taskRecord,
+    revision: { type: 'integer', minimum: 1 },
+  },
   additionalProperties: false,
 } as const;
 

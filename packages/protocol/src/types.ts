@@ -144,6 +144,10 @@ export interface SchedMessage {
   taskId: string;
   payload?: unknown;
   payloadRef?: PayloadRef;
+  /** The task record as created, so the scheduler need not read it (first delivery only). */
+  record?: TaskRecord;
+  /** KV revision of `record`, the compare-and-set base for `pending -> scheduled`. */
+  revision?: number;
 }
 
 /** Scheduler -> executor group, on the work stream. */

@@ -50,9 +50,10 @@ export class TaskStore {
     return { record: decodeTask(entry.value), revision: entry.revision };
   }
 
-  /** Creates the record; returns false when a record with this id exists. */
-  async create(record: TaskRecord): Promise<boolean> {
-    return (await createIfAbsent(this.topo.kv.tasks, record.id, encodeJson(record))) !== null;
+  /** Creates the record; returns it with its revision, or null when a record with this id exists. */
+  async create(record: TaskRecord): Promise<StoredTask | null> {
+    const revision = await createIfAbsent(this.topo.kv.tasks, record.id, encodeJson(record));
+    return revision === null ? null : { record, revision };
   }
 
   /**

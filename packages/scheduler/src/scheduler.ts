@@ -26,6 +26,7 @@ import {
   PULL_EXPIRES_MS,
   TaskStore,
   type Actor,
+  type StoredTask,
   type Topology,
 } from '@jetsched/runtime';
 import { loadPayload, publishSubtasks, splitTask } from './dispatch.js';
@@ -89,7 +90,7 @@ class SchedulerImpl extends ActorBase<SchedulerConfig> implements Scheduler {
   }
 
   async #schedule(msg: JsMsg, sched: SchedMessage): Promise<void> {
-    const found = await this.#store.get(sched.taskId);
+    const found = await this.#taskOf(msg, sched);
     if (!found) {
       const reason = {
         code: ErrorCode.NotFound,
@@ -145,6 +146,11 @@ class SchedulerImpl extends ActorBase<SchedulerConfig> implements Scheduler {
       );
       if (!res) throw new Error(`task ${task.id} vanished while scheduling`);
       task = res.record;
+      // it moved on since the hand-off was written (scheduled by a duplicate hand-off, cancelled)
+      if (!res.changed && !msg.info.redelivered) {
+        msg.ack();
+        return;
+      }
     }
     if (isTerminal(task.state)) {
       msg.ack(); // cancelled while we split it
@@ -163,6 +169,19 @@ class SchedulerImpl extends ActorBase<SchedulerConfig> implements Scheduler {
     const sent = await publishSubtasks(this.topo, this.cfg, task, inputs);
     this.cfg.log.debug({ taskId: task.id, total: inputs.length, sent }, 'dispatched');
     msg.ack();
+  }
+
+  /**
+   * The task as the coordinator recorded it. A first delivery carries the record and its revision:
+   * the compare-and-set starts from them and only a conflict (the task changed since) costs a read.
+   * A redelivery reads, since the record has moved on.
+   */
+  #taskOf(msg: JsMsg, sched: SchedMessage): Promise<StoredTask | null> {
+    const { record, revision } = sched;
+    if (record && revision !== undefined && record.id === sched.taskId && !msg.info.redelivered) {
+      return Promise.resolve({ record, revision });
+    }
+    return this.#store.get(sched.taskId);
   }
 }
 

@@ -1,0 +1,46 @@
+/**
+ * The sched hand-off carries the task record and its revision, and a scheduler starts its
+ * compare-and-set from them. When the record moved on before the scheduler got to it, the stale
+ * copy must lose: a task cancelled while no scheduler ran is never dispatched.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { names } from '@jetsched/protocol';
+import { createScheduler } from '@jetsched/scheduler';
+import { startStack, type Stack } from './helpers/stack.js';
+
+describe('sched hand-off with the record inside', () => {
+  let stack: Stack;
+  const ran: string[] = [];
+  beforeAll(async () => {
+    stack = await startStack({
+      schedulers: 0,
+      executors: [{ handlers: { note: (_input, ctx) => void ran.push(ctx.taskId) } }],
+    });
+  });
+  afterAll(() => stack?.close());
+
+  it('does not dispatch a task cancelled after its hand-off was written', async () => {
+    const { id: cancelled } = await stack.client.submit({ type: 'note', payload: null });
+    expect((await stack.client.cancel(cancelled, 'changed my mind')).state).toBe('cancelled');
+
+    const scheduler = createScheduler({ nc: await stack.connect(), prefix: stack.prefix });
+    await scheduler.start();
+    try {
+      // a task submitted now runs: the scheduler works, and it has passed the first hand-off
+      const { id: later } = await stack.client.submit({ type: 'note', payload: null });
+      await stack.client.result(later, { timeoutMs: 10_000 });
+      const n = names(stack.prefix);
+      const jsm = await jetstreamManager(stack.raw);
+      const info = await jsm.consumers.info(n.streams.sched, n.consumers.scheduler);
+      expect(info.num_pending + info.num_ack_pending).toBe(0);
+
+      expect(ran).toEqual([later]);
+      const { task } = await stack.client.get(cancelled);
+      expect(task.state).toBe('cancelled');
+      expect(task.subtasks).toBeUndefined();
+    } finally {
+      await scheduler.close();
+    }
+  });
+});
