@@ -1,6 +1,7 @@
 /**
  * Recording subtask outcomes exactly once, from the outcomes stream (one durable consumer shared by
- * every coordinator), in micro-batches:
+ * every coordinator), in micro-batches. A message holds one outcome, or several of one task (an
+ * `outcomes` message, answering a work message that carried several subtasks).
  *
  * 1. each outcome is stored with create-if-absent under `<taskId>.<index>`: a redelivered or
  *    duplicated outcome finds the key taken and changes nothing;
@@ -44,6 +45,20 @@ const RETRY_DELAY_MS = 1_000;
 
 type Finish = { ok: true; result: unknown } | { ok: false; error: ErrorRecord };
 
+/** An outcomes message's body: one outcome, or several of one task (expanded here). */
+export function decodeOutcomes(data: Uint8Array): OutcomeMessage[] {
+  const body = decode(data);
+  const kind = typeof body === 'object' && body !== null ? (body as { kind?: unknown }).kind : undefined;
+  if (kind !== 'outcomes') return [validate('outcome-message', body)];
+  const { taskId, attempt, executor, items } = validate('outcome-batch-message', body);
+  return items.map((item) => ({ v: WIRE_VERSION, kind: 'outcome', taskId, attempt, executor, ...item }));
+}
+
+/** Each message once: a message carrying several outcomes appears once per outcome. */
+function messagesOf(items: Received[]): Set<JsMsg> {
+  return new Set(items.map((r) => r.msg));
+}
+
 interface Received {
   msg: JsMsg;
   outcome: OutcomeMessage;
@@ -62,16 +77,18 @@ export class OutcomeRecorder {
   async handleBatch(batch: JsMsg[]): Promise<void> {
     const byTask = new Map<string, Received[]>();
     for (const msg of batch) {
-      let outcome: OutcomeMessage;
+      let outcomes: OutcomeMessage[];
       try {
-        outcome = validate('outcome-message', decode(msg.data));
+        outcomes = decodeOutcomes(msg.data);
       } catch (err) {
         await this.reject(msg, toErrorRecord(err, ErrorCode.BadRequest));
         continue;
       }
-      const list = byTask.get(outcome.taskId) ?? [];
-      list.push({ msg, outcome });
-      byTask.set(outcome.taskId, list);
+      for (const outcome of outcomes) {
+        const list = byTask.get(outcome.taskId) ?? [];
+        list.push({ msg, outcome });
+        byTask.set(outcome.taskId, list);
+      }
     }
     await Promise.all([...byTask].map(([taskId, items]) => this.recordForTask(taskId, items)));
   }
@@ -96,20 +113,21 @@ export class OutcomeRecorder {
       const task = found.record;
       if (isTerminal(task.state)) {
         // late or duplicate outcomes of a finished task change nothing
-        for (const { msg } of items) msg.ack();
+        for (const msg of messagesOf(items)) msg.ack();
         return;
       }
+      // a message with an index out of range is refused whole, the rest of it included
       const total = task.subtasks?.total ?? 0;
-      const valid: Received[] = [];
-      for (const r of items) {
-        if (r.outcome.index >= total) {
-          await this.reject(r.msg, {
-            code: ErrorCode.BadRequest,
-            message: `subtask index ${r.outcome.index} out of range for task ${taskId} with ${total} subtasks`,
-            retryable: false,
-          });
-        } else valid.push(r);
+      const refused = new Map<JsMsg, number>();
+      for (const r of items) if (r.outcome.index >= total) refused.set(r.msg, r.outcome.index);
+      for (const [msg, index] of refused) {
+        await this.reject(msg, {
+          code: ErrorCode.BadRequest,
+          message: `subtask index ${index} out of range for task ${taskId} with ${total} subtasks`,
+          retryable: false,
+        });
       }
+      const valid = items.filter((r) => !refused.has(r.msg));
       const outcomes = valid.map((r) => r.outcome);
       const finish = await this.finishInHand(task, outcomes);
       // subtask records and the result must be stored before the bits are set; not one after another
@@ -125,11 +143,11 @@ export class OutcomeRecorder {
         if (c && c.succeeded + c.failed === c.total) await this.finalize(updated);
         else if (c) this.progress(updated);
       }
-      for (const { msg } of valid) msg.ack();
+      for (const msg of messagesOf(valid)) msg.ack();
     } catch (err) {
       // every step above repeats safely: have the batch redelivered soon, not after a whole ack wait
       this.cfg.log.warn({ err, taskId }, 'recording outcomes failed; will retry');
-      for (const { msg } of items) msg.nak(RETRY_DELAY_MS);
+      for (const msg of messagesOf(items)) msg.nak(RETRY_DELAY_MS);
     }
   }
 

@@ -60,6 +60,7 @@ function newRecord(id: string, req: SubmitRequest, payloadBytes: number): TaskRe
   };
   if (req.idempotencyKey !== undefined) rec.idempotencyKey = req.idempotencyKey;
   if (req.timeoutMs !== undefined) rec.timeoutMs = req.timeoutMs;
+  if (req.subtasksPerMessage !== undefined) rec.subtasksPerMessage = req.subtasksPerMessage;
   if (req.metadata !== undefined) rec.metadata = req.metadata;
   return rec;
 }

@@ -1,7 +1,8 @@
 /**
- * Running one subtask: handler call with an AbortSignal (cancel, timeout, hard stop), in-progress
- * heartbeats to JetStream while it runs, and the outcome published (and acked by the stream)
- * before the work message is acked.
+ * Running subtasks: a handler call with an AbortSignal (cancel, timeout, hard stop) turned into an
+ * outcome, and the outcome published (and acked by the stream) before the work message is acked.
+ * A work message carries one subtask ({@link runSubtask}) or several of one task ({@link runBatch},
+ * answered by one outcome message).
  */
 import type { JsMsg } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
@@ -11,12 +12,16 @@ import {
   Header,
   isValidToken,
   JetschedError,
+  subtaskBatchMsgId,
   subtaskMsgId,
   toErrorRecord,
   WIRE_VERSION,
   type ErrorRecord,
+  type OutcomeBatchMessage,
+  type OutcomeItem,
   type OutcomeMessage,
   type ProgressMessage,
+  type WorkBatchMessage,
   type WorkMessage,
 } from '@jetsched/protocol';
 import { publishDeduped, type Topology } from '@jetsched/runtime';
@@ -33,6 +38,34 @@ export class ExecutorShutdown extends JetschedError {
   }
 }
 
+/**
+ * The abort reason of a subtask whose sibling in the same work message failed: the task fails with
+ * the sibling's error, so the rest of the message need not run, and is not reported.
+ */
+class SiblingFailed extends JetschedError {
+  override readonly name = 'SiblingFailed';
+  constructor() {
+    super(ErrorCode.Cancelled, 'another subtask of the same work message failed');
+  }
+}
+
+/** Bounds how many handlers run at once across every message an executor holds. */
+export interface Slots {
+  run<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/** What one handler call needs: a subtask of either message kind. */
+interface SubtaskRun {
+  taskId: string;
+  type: string;
+  index: number;
+  total: number;
+  attempt: number;
+  input: unknown;
+  timeoutMs?: number;
+}
+
+/** One work message (single) to its outcome, published before the ack. */
 export async function runSubtask(
   topo: Topology,
   cfg: ExecutorConfig,
@@ -40,18 +73,85 @@ export async function runSubtask(
   work: WorkMessage,
   controller: AbortController,
 ): Promise<void> {
-  const startedAt = Date.now();
-  const started: ProgressMessage = {
+  const item = await runHandler(topo, cfg, work, controller, true);
+  if (controller.signal.reason instanceof ExecutorShutdown) {
+    msg.nak(); // another member of the group runs it now, not after the ack wait
+    return;
+  }
+  const outcome: OutcomeMessage = {
     v: WIRE_VERSION,
-    kind: 'started',
+    kind: 'outcome',
     taskId: work.taskId,
-    index: work.index,
     attempt: work.attempt,
     executor: cfg.id,
+    ...fitToMessage(topo, item),
   };
-  topo.nc.publish(topo.names.progressSubject(work.taskId), encode(started));
+  await publishOutcome(topo, work.type, outcome);
+  msg.ack();
+}
 
-  const heartbeat = setInterval(() => msg.working(), Math.max(1000, cfg.ackWaitMs / 3));
+/**
+ * A work message carrying several subtasks of one task: each runs in a slot of its own, and their
+ * outcomes go out in one outcome message (several when they do not fit one). The first failure
+ * aborts the subtasks not yet finished, since it fails the task.
+ */
+export async function runBatch(
+  topo: Topology,
+  cfg: ExecutorConfig,
+  msg: JsMsg,
+  batch: WorkBatchMessage,
+  controllers: AbortController[],
+  slots: Slots,
+): Promise<void> {
+  const runs = batch.items.map((item, i) =>
+    slots.run(async (): Promise<OutcomeItem | undefined> => {
+      const controller = controllers[i];
+      if (!controller || controller.signal.aborted) return undefined; // stopped before it started
+      const work: SubtaskRun = { ...batch, index: item.index, input: item.input };
+      const out = await runHandler(topo, cfg, work, controller, i === 0);
+      const stopped: unknown = controller.signal.reason;
+      if (stopped instanceof SiblingFailed) return undefined;
+      if (!out.ok && !(stopped instanceof ExecutorShutdown)) {
+        for (const c of controllers) if (c !== controller) c.abort(new SiblingFailed());
+      }
+      return out;
+    }),
+  );
+  const items = (await Promise.all(runs)).filter((o): o is OutcomeItem => o !== undefined);
+  if (controllers.some((c) => c.signal.reason instanceof ExecutorShutdown)) {
+    msg.nak(); // the whole message goes back to the group; outcomes recorded twice count once
+    return;
+  }
+  if (items.length > 0)
+    await publishOutcomeBatch(
+      topo,
+      cfg,
+      batch,
+      items.map((o) => fitToMessage(topo, o)),
+    );
+  msg.ack();
+}
+
+/** Calls the handler for one subtask; resolves with its outcome whatever happens. */
+async function runHandler(
+  topo: Topology,
+  cfg: ExecutorConfig,
+  work: SubtaskRun,
+  controller: AbortController,
+  announce: boolean,
+): Promise<OutcomeItem> {
+  const startedAt = Date.now();
+  if (announce) {
+    const started: ProgressMessage = {
+      v: WIRE_VERSION,
+      kind: 'started',
+      taskId: work.taskId,
+      index: work.index,
+      attempt: work.attempt,
+      executor: cfg.id,
+    };
+    topo.nc.publish(topo.names.progressSubject(work.taskId), encode(started));
+  }
   const timeout =
     work.timeoutMs === undefined
       ? undefined
@@ -64,16 +164,6 @@ export async function runSubtask(
             ),
           work.timeoutMs,
         );
-  let outcome: OutcomeMessage;
-  const base = {
-    v: WIRE_VERSION,
-    kind: 'outcome' as const,
-    taskId: work.taskId,
-    index: work.index,
-    attempt: work.attempt,
-    executor: cfg.id,
-    startedAt,
-  };
   try {
     const handler = cfg.handlers[work.type];
     if (!handler) {
@@ -103,55 +193,102 @@ export async function runSubtask(
       },
     };
     const result = await abortable(Promise.resolve(handler(work.input, ctx)), controller.signal);
-    outcome = { ...base, ok: true, result: result === undefined ? null : result, finishedAt: Date.now() };
+    return {
+      index: work.index,
+      ok: true,
+      result: result === undefined ? null : result,
+      startedAt,
+      finishedAt: Date.now(),
+    };
   } catch (err) {
-    outcome = { ...base, ok: false, error: toErrorRecord(err), finishedAt: Date.now() };
+    return { index: work.index, ok: false, error: toErrorRecord(err), startedAt, finishedAt: Date.now() };
   } finally {
-    clearInterval(heartbeat);
     if (timeout) clearTimeout(timeout);
   }
-  if (controller.signal.reason instanceof ExecutorShutdown) {
-    msg.nak(); // another member of the group runs it now, not after the ack wait
-    return;
-  }
-  await publishOutcome(topo, work.type, fitToMessage(topo, outcome));
-  msg.ack();
 }
 
 /** Room left in a message for headers and the outcome's own fields. */
 const OUTCOME_OVERHEAD_BYTES = 4096;
 
+function maxOutcomeBytes(topo: Topology): number {
+  return (topo.nc.info?.max_payload ?? 1024 * 1024) - OUTCOME_OVERHEAD_BYTES;
+}
+
 /**
  * An outcome that cannot be published would be retried forever; a result too large for a message
  * becomes a non-retryable failure that says so.
  */
-function fitToMessage(topo: Topology, outcome: OutcomeMessage): OutcomeMessage {
-  if (!outcome.ok) return outcome;
-  const max = topo.nc.info?.max_payload ?? 1024 * 1024;
-  const size = encode(outcome.result).length;
-  if (size + OUTCOME_OVERHEAD_BYTES <= max) return outcome;
-  const { result: _dropped, ...rest } = outcome;
+function fitToMessage(topo: Topology, item: OutcomeItem): OutcomeItem {
+  if (!item.ok) return item;
+  const max = maxOutcomeBytes(topo);
+  const size = encode(item.result).length;
+  if (size <= max) return item;
+  const { result: _dropped, ...rest } = item;
   return {
     ...rest,
     ok: false,
     error: {
       code: ErrorCode.ResultTooLarge,
-      message: `subtask result is ${size} bytes, more than fits the server's max_payload of ${max}: return less, or store it yourself and return a reference`,
+      message: `subtask result is ${size} bytes, more than fits the server's max_payload of ${max + OUTCOME_OVERHEAD_BYTES}: return less, or store it yourself and return a reference`,
       retryable: false,
-      details: { size, max },
+      details: { size, max: max + OUTCOME_OVERHEAD_BYTES },
     },
   };
 }
 
+function outcomeHeaders(
+  taskId: string,
+  type: string,
+  index: number,
+  attempt: number,
+): ReturnType<typeof headers> {
+  const h = headers();
+  h.set(Header.TaskId, taskId);
+  h.set(Header.TaskType, type);
+  h.set(Header.Subtask, String(index));
+  h.set(Header.Attempt, String(attempt));
+  return h;
+}
+
 /** Publishes an outcome and waits for the stream's ack (deduped by `<taskId>.<index>.<attempt>`). */
 async function publishOutcome(topo: Topology, type: string, outcome: OutcomeMessage): Promise<void> {
-  const h = headers();
-  h.set(Header.TaskId, outcome.taskId);
-  h.set(Header.TaskType, type);
-  h.set(Header.Subtask, String(outcome.index));
-  h.set(Header.Attempt, String(outcome.attempt));
   await publishDeduped(topo.js, topo.names.outcomeSubject(outcome.taskId), encode(outcome), {
     msgID: subtaskMsgId(outcome.taskId, outcome.index, outcome.attempt),
+    headers: outcomeHeaders(outcome.taskId, type, outcome.index, outcome.attempt),
+  });
+}
+
+/**
+ * Publishes the outcomes of a batch in one message, or in halves while a message would exceed the
+ * server's max_payload (deduped by `<taskId>.<first>-<last>.<attempt>` of the indexes inside).
+ */
+async function publishOutcomeBatch(
+  topo: Topology,
+  cfg: ExecutorConfig,
+  batch: WorkBatchMessage,
+  items: OutcomeItem[],
+): Promise<void> {
+  const out: OutcomeBatchMessage = {
+    v: WIRE_VERSION,
+    kind: 'outcomes',
+    taskId: batch.taskId,
+    attempt: batch.attempt,
+    executor: cfg.id,
+    items,
+  };
+  const data = encode(out);
+  if (data.length > maxOutcomeBytes(topo) && items.length > 1) {
+    const mid = Math.ceil(items.length / 2);
+    await publishOutcomeBatch(topo, cfg, batch, items.slice(0, mid));
+    await publishOutcomeBatch(topo, cfg, batch, items.slice(mid));
+    return;
+  }
+  const first = items[0]?.index ?? 0;
+  const last = items[items.length - 1]?.index ?? first;
+  const h = outcomeHeaders(batch.taskId, batch.type, first, batch.attempt);
+  h.set(Header.Subtasks, String(items.length));
+  await publishDeduped(topo.js, topo.names.outcomeSubject(batch.taskId), data, {
+    msgID: subtaskBatchMsgId(batch.taskId, first, last, batch.attempt),
     headers: h,
   });
 }

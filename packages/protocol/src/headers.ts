@@ -3,7 +3,10 @@ export const Header = {
   ContentType: 'Content-Type',
   TaskId: 'Jetsched-Task-Id',
   TaskType: 'Jetsched-Task-Type',
+  /** Subtask index; on a message carrying several subtasks, the first of them. */
   Subtask: 'Jetsched-Subtask',
+  /** Number of subtasks a work or outcome message carries, when more than one may be. */
+  Subtasks: 'Jetsched-Subtasks',
   Attempt: 'Jetsched-Attempt',
   Group: 'Jetsched-Group',
   /** JetStream's publish dedupe key. */

@@ -20,6 +20,11 @@ export function subtaskMsgId(taskId: string, index: number, attempt: number): st
   return `${taskId}.${index}.${attempt}`;
 }
 
+/** Dedupe id of a work or outcome message carrying the subtasks `first..last` (inclusive). */
+export function subtaskBatchMsgId(taskId: string, first: number, last: number, attempt: number): string {
+  return `${taskId}.${first}-${last}.${attempt}`;
+}
+
 /** KV key of a subtask record. */
 export function subtaskKey(taskId: string, index: number): string {
   return `${taskId}.${index}`;

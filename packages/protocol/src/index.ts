@@ -42,7 +42,10 @@ export {
   type SubtaskRecord,
   type SchedMessage,
   type WorkMessage,
+  type WorkBatchMessage,
   type OutcomeMessage,
+  type OutcomeItem,
+  type OutcomeBatchMessage,
   type TaskEvent,
   type ProgressMessage,
   type CancelMessage,
@@ -54,7 +57,7 @@ export {
   type ResultEnvelope,
   type ListReply,
 } from './types.js';
-export { schemas, MAX_CHUNK_SIZE, type SchemaId } from './schemas.js';
+export { schemas, MAX_CHUNK_SIZE, MAX_SUBTASKS_PER_MESSAGE, type SchemaId } from './schemas.js';
 export { validate, explain, type SchemaTypes } from './validate.js';
 export {
   DEFAULT_MAX_SUBTASKS,
@@ -66,4 +69,5 @@ export {
 } from './split.js';
 export { Bitmap, emptyBitmap } from './bitmap.js';
 export { MIN_SERVER_VERSION, compareVersions } from './server-version.js';
-export { newTaskId, subtaskMsgId, subtaskKey, idempotencyKvKey } from './ids.js';
+export { newTaskId, subtaskMsgId, subtaskBatchMsgId, subtaskKey, idempotencyKvKey } from './ids.js';
+export { planWorkMessages, type WorkMessagePlan } from './dispatch-plan.js';

@@ -15,6 +15,7 @@ import {
   isTerminal,
   JetschedError,
   names,
+  planWorkMessages,
   splitPayload,
   toErrorRecord,
   validate,
@@ -58,6 +59,28 @@ describe('split', () => {
     expect(checkSplitterOutput(new Set([1, 2]))).toEqual([1, 2]);
     expect(() => checkSplitterOutput([])).toThrow(/no subtasks/);
     expect(() => checkSplitterOutput(42)).toThrow(/array or iterable/);
+  });
+});
+
+describe('work message plan', () => {
+  it('groups subtasks in fixed runs and keeps one per message by default', () => {
+    expect(planWorkMessages(3, 1).map((p) => p.indexes)).toEqual([[0], [1], [2]]);
+    const plans = planWorkMessages(10, 4);
+    expect(plans.map((p) => [p.first, p.last])).toEqual([
+      [0, 3],
+      [4, 7],
+      [8, 9],
+    ]);
+    expect(plans.flatMap((p) => p.indexes)).toEqual([...Array(10).keys()]);
+  });
+
+  it('leaves out done subtasks but keeps the runs, so a re-dispatch reuses dedupe ids', () => {
+    const done = new Set([0, 1, 2, 3, 5]);
+    const plans = planWorkMessages(10, 4, (i) => done.has(i));
+    expect(plans).toEqual([
+      { first: 4, last: 7, indexes: [4, 6, 7] },
+      { first: 8, last: 9, indexes: [8, 9] },
+    ]);
   });
 });
 

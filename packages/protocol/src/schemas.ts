@@ -15,6 +15,9 @@ const state = {
 } as const;
 
 export const MAX_CHUNK_SIZE = 1_000_000;
+/** Most subtasks one work message may carry (`subtasksPerMessage`). */
+export const MAX_SUBTASKS_PER_MESSAGE = 1_000;
+const subtasksPerMessage = { type: 'integer', minimum: 1, maximum: MAX_SUBTASKS_PER_MESSAGE } as const;
 
 const errorRecord = {
   $id: 'error-record',
@@ -104,6 +107,7 @@ const submitRequest = {
     split,
     aggregate,
     timeoutMs: { type: 'integer', minimum: 1, maximum: 86_400_000 },
+    subtasksPerMessage,
     metadata,
   },
   not: { required: ['payload', 'payloadRef'] },
@@ -203,6 +207,7 @@ const taskRecord = {
     split,
     aggregate,
     timeoutMs: { type: 'integer', minimum: 1 },
+    subtasksPerMessage,
     metadata,
     payloadBytes: nonNegInt,
     state,
@@ -288,6 +293,67 @@ const workMessage = {
     attempt: { type: 'integer', minimum: 1 },
     input: {},
     timeoutMs: { type: 'integer', minimum: 1 },
+  },
+  additionalProperties: false,
+} as const;
+
+const workBatchMessage = {
+  $id: 'work-batch-message',
+  type: 'object',
+  required: ['v', 'kind', 'taskId', 'type', 'group', 'total', 'attempt', 'items'],
+  properties: {
+    v: version,
+    kind: { const: 'subtasks' },
+    taskId: id,
+    type: token,
+    group: token,
+    total: { type: 'integer', minimum: 1 },
+    attempt: { type: 'integer', minimum: 1 },
+    items: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_SUBTASKS_PER_MESSAGE,
+      items: {
+        type: 'object',
+        required: ['index', 'input'],
+        properties: { index: nonNegInt, input: {} },
+        additionalProperties: false,
+      },
+    },
+    timeoutMs: { type: 'integer', minimum: 1 },
+  },
+  additionalProperties: false,
+} as const;
+
+const outcomeItem = {
+  type: 'object',
+  required: ['index', 'ok', 'startedAt', 'finishedAt'],
+  properties: {
+    index: nonNegInt,
+    ok: { type: 'boolean' },
+    result: {},
+    error: errorRecord,
+    startedAt: millis,
+    finishedAt: millis,
+  },
+  oneOf: [
+    { properties: { ok: { const: true } }, required: ['result'] },
+    { properties: { ok: { const: false } }, required: ['error'] },
+  ],
+  additionalProperties: false,
+} as const;
+
+const outcomeBatchMessage = {
+  $id: 'outcome-batch-message',
+  type: 'object',
+  required: ['v', 'kind', 'taskId', 'attempt', 'executor', 'items'],
+  properties: {
+    v: version,
+    kind: { const: 'outcomes' },
+    taskId: id,
+    attempt: { type: 'integer', minimum: 1 },
+    executor: { type: 'string', maxLength: 256 },
+    items: { type: 'array', minItems: 1, maxItems: MAX_SUBTASKS_PER_MESSAGE, items: outcomeItem },
   },
   additionalProperties: false,
 } as const;
@@ -415,7 +481,9 @@ export const schemas = {
   'result-envelope': resultEnvelope,
   'sched-message': schedMessage,
   'work-message': workMessage,
+  'work-batch-message': workBatchMessage,
   'outcome-message': outcomeMessage,
+  'outcome-batch-message': outcomeBatchMessage,
   'task-event': taskEvent,
   'progress-message': progressMessage,
   'cancel-message': cancelMessage,

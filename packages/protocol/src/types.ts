@@ -46,6 +46,12 @@ export interface SubmitRequest {
   aggregate?: AggregateSpec;
   /** Per-subtask handler timeout; the handler's AbortSignal fires when it expires. */
   timeoutMs?: number;
+  /**
+   * Subtasks carried by one work message (and reported in one outcome message). Raise it for many
+   * short subtasks: fewer messages per subtask. All subtasks of a message run on one executor, so
+   * keep it at 1 for long ones. @defaultValue 1
+   */
+  subtasksPerMessage?: number;
   metadata?: Record<string, string>;
 }
 
@@ -100,6 +106,7 @@ export interface TaskRecord {
   split: SplitSpec;
   aggregate: AggregateSpec;
   timeoutMs?: number;
+  subtasksPerMessage?: number;
   metadata?: Record<string, string>;
   payloadBytes: number;
   state: TaskState;
@@ -162,6 +169,39 @@ export interface WorkMessage {
   attempt: number;
   input: unknown;
   timeoutMs?: number;
+}
+
+/**
+ * Scheduler -> executor group, on the work stream: several subtasks of one task in one message
+ * (tasks with `subtasksPerMessage` > 1). Answered by one {@link OutcomeBatchMessage}.
+ */
+export interface WorkBatchMessage {
+  v: number;
+  kind: 'subtasks';
+  taskId: string;
+  type: string;
+  group: string;
+  total: number;
+  attempt: number;
+  items: { index: number; input: unknown }[];
+  timeoutMs?: number;
+}
+
+/** One subtask's outcome inside an {@link OutcomeBatchMessage}. */
+export type OutcomeItem = {
+  index: number;
+  startedAt: number;
+  finishedAt: number;
+} & ({ ok: true; result: unknown } | { ok: false; error: ErrorRecord });
+
+/** Executor -> coordinator: the outcomes of a {@link WorkBatchMessage}'s subtasks. */
+export interface OutcomeBatchMessage {
+  v: number;
+  kind: 'outcomes';
+  taskId: string;
+  attempt: number;
+  executor: string;
+  items: OutcomeItem[];
 }
 
 /** Executor -> coordinator, on the outcomes stream. */

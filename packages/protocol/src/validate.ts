@@ -20,6 +20,8 @@ import type {
   TaskRecord,
   WaitRequest,
   WorkMessage,
+  WorkBatchMessage,
+  OutcomeBatchMessage,
   ApiReply,
   ResultEnvelope,
 } from './types.js';
@@ -39,7 +41,9 @@ export interface SchemaTypes {
   'result-envelope': ResultEnvelope;
   'sched-message': SchedMessage;
   'work-message': WorkMessage;
+  'work-batch-message': WorkBatchMessage;
   'outcome-message': OutcomeMessage;
+  'outcome-batch-message': OutcomeBatchMessage;
   'task-event': TaskEvent;
   'progress-message': ProgressMessage;
   'cancel-message': CancelMessage;

@@ -1,9 +1,10 @@
 /**
  * Splitting a task and publishing its subtasks to the executor group's work subject. Publishing is
- * repeatable: each subtask carries the dedupe id `<taskId>.<index>.<attempt>`, and a re-dispatch
- * skips subtasks whose outcome is already recorded (the task's done bitmap).
+ * repeatable: each message carries the dedupe id `<taskId>.<index>.<attempt>` (or
+ * `<taskId>.<first>-<last>.<attempt>` for a group of subtasks), and a re-dispatch skips subtasks
+ * whose outcome is already recorded (the task's done bitmap).
  */
-import { headers } from '@nats-io/transport-node';
+import { headers, type MsgHdrs } from '@nats-io/transport-node';
 import {
   Bitmap,
   checkSplitterOutput,
@@ -12,12 +13,16 @@ import {
   ErrorCode,
   Header,
   JetschedError,
+  planWorkMessages,
   splitPayload,
+  subtaskBatchMsgId,
   subtaskMsgId,
   WIRE_VERSION,
   type SchedMessage,
   type TaskRecord,
+  type WorkBatchMessage,
   type WorkMessage,
+  type WorkMessagePlan,
 } from '@jetsched/protocol';
 import { publishDeduped, type Topology } from '@jetsched/runtime';
 import type { SchedulerConfig } from './options.js';
@@ -64,7 +69,21 @@ export async function splitTask(
   return checkSplitterOutput(out, cfg.maxSubtasks);
 }
 
-/** Publishes every subtask not yet done, at most `window` awaiting acks at once. */
+/** Room left in a work message for headers and the envelope's own fields. */
+const WORK_OVERHEAD_BYTES = 4096;
+
+/** A message ready to publish: its body, headers and dedupe id. */
+interface Outgoing {
+  data: Uint8Array;
+  headers: MsgHdrs;
+  msgID: string;
+}
+
+/**
+ * Publishes every subtask not yet done, at most `window` messages awaiting acks at once. A task with
+ * `subtasksPerMessage` > 1 sends its subtasks in groups (one {@link WorkBatchMessage} each); a
+ * group too large for the server's max_payload is sent in halves.
+ */
 export async function publishSubtasks(
   topo: Topology,
   cfg: SchedulerConfig,
@@ -72,38 +91,74 @@ export async function publishSubtasks(
   inputs: unknown[],
 ): Promise<number> {
   const done = task.subtasks ? Bitmap.decode(task.subtasks.done) : undefined;
+  const plans = planWorkMessages(inputs.length, task.subtasksPerMessage ?? 1, (i) => done?.has(i) ?? false);
+  const maxBytes = (topo.nc.info?.max_payload ?? 1024 * 1024) - WORK_OVERHEAD_BYTES;
   const subject = topo.names.workSubject(task.group);
-  const attempt = 1;
   let next = 0;
   let sent = 0;
   const worker = async (): Promise<void> => {
-    while (next < inputs.length) {
-      const index = next++;
-      if (done?.has(index)) continue;
-      const work: WorkMessage = {
-        v: WIRE_VERSION,
-        kind: 'subtask',
-        taskId: task.id,
-        type: task.type,
-        group: task.group,
-        index,
-        total: inputs.length,
-        attempt,
-        input: inputs[index] ?? null,
-      };
-      if (task.timeoutMs !== undefined) work.timeoutMs = task.timeoutMs;
-      const h = headers();
-      h.set(Header.TaskId, task.id);
-      h.set(Header.TaskType, task.type);
-      h.set(Header.Subtask, String(index));
-      h.set(Header.Attempt, String(attempt));
-      await publishDeduped(topo.js, subject, encode(work), {
-        msgID: subtaskMsgId(task.id, index, attempt),
-        headers: h,
-      });
-      sent++;
+    while (next < plans.length) {
+      const plan = plans[next++];
+      if (!plan) continue;
+      for (const out of workMessages(task, inputs, plan, maxBytes)) {
+        await publishDeduped(topo.js, subject, out.data, { msgID: out.msgID, headers: out.headers });
+      }
+      sent += plan.indexes.length;
     }
   };
-  await Promise.all(Array.from({ length: Math.min(cfg.publishWindow, inputs.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(cfg.publishWindow, plans.length) }, worker));
   return sent;
+}
+
+/** The message(s) for one planned group: a single subtask, a batch, or a too-large batch in halves. */
+function workMessages(
+  task: TaskRecord,
+  inputs: unknown[],
+  plan: WorkMessagePlan,
+  maxBytes: number,
+): Outgoing[] {
+  const attempt = 1;
+  const h = headers();
+  h.set(Header.TaskId, task.id);
+  h.set(Header.TaskType, task.type);
+  h.set(Header.Subtask, String(plan.indexes[0]));
+  h.set(Header.Attempt, String(attempt));
+  if ((task.subtasksPerMessage ?? 1) <= 1) {
+    const index = plan.first;
+    const work: WorkMessage = {
+      v: WIRE_VERSION,
+      kind: 'subtask',
+      taskId: task.id,
+      type: task.type,
+      group: task.group,
+      index,
+      total: inputs.length,
+      attempt,
+      input: inputs[index] ?? null,
+    };
+    if (task.timeoutMs !== undefined) work.timeoutMs = task.timeoutMs;
+    return [{ data: encode(work), headers: h, msgID: subtaskMsgId(task.id, index, attempt) }];
+  }
+  const batch: WorkBatchMessage = {
+    v: WIRE_VERSION,
+    kind: 'subtasks',
+    taskId: task.id,
+    type: task.type,
+    group: task.group,
+    total: inputs.length,
+    attempt,
+    items: plan.indexes.map((index) => ({ index, input: inputs[index] ?? null })),
+  };
+  if (task.timeoutMs !== undefined) batch.timeoutMs = task.timeoutMs;
+  const data = encode(batch);
+  if (data.length > maxBytes && plan.first < plan.last) {
+    const mid = Math.floor((plan.first + plan.last) / 2);
+    const halves = [
+      { first: plan.first, last: mid, indexes: plan.indexes.filter((i) => i <= mid) },
+      { first: mid + 1, last: plan.last, indexes: plan.indexes.filter((i) => i > mid) },
+    ];
+    return halves.filter((p) => p.indexes.length > 0).flatMap((p) => workMessages(task, inputs, p, maxBytes));
+  }
+  h.set(Header.Subtasks, String(plan.indexes.length));
+  return [{ data, headers: h, msgID: subtaskBatchMsgId(task.id, plan.first, plan.last, attempt) }];
 }
