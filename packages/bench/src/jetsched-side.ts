@@ -75,26 +75,35 @@ export async function runJetsched(log: (s: string) => void): Promise<SideResult>
     await bulk(SCENARIO.warmupTasks);
 
     log(`jetsched: (a) ${SCENARIO.bulkTasks} no-op tasks in bulk`);
-    let t = performance.now();
+    const t = performance.now();
     const a = await measureCpu(pids, () => bulk(SCENARIO.bulkTasks));
     const bulkSec = (performance.now() - t) / 1000;
     log(`jetsched: (a) CPU: ${cpuBreakdown(cpuLabels, a.perProcess)}`);
 
-    log(`jetsched: (b) one task of ${SCENARIO.splitItems} items in chunks of ${SCENARIO.splitChunk}`);
     const items = Array.from({ length: SCENARIO.splitItems }, (_, i) => i);
-    t = performance.now();
-    const b = await measureCpu(pids, async () => {
-      const { id } = await client.submit({
-        type: 'sum',
-        payload: items,
-        split: { kind: 'items', chunkSize: SCENARIO.splitChunk },
-        aggregate: { kind: 'reduce' },
+    const split = async (perMessage: number): Promise<{ ms: number; cpu: number }> => {
+      log(
+        `jetsched: (b) one task of ${SCENARIO.splitItems} items in chunks of ${SCENARIO.splitChunk}, ${perMessage} per message`,
+      );
+      const t0 = performance.now();
+      const m = await measureCpu(pids, async () => {
+        const { id } = await client.submit({
+          type: 'sum',
+          payload: items,
+          split: { kind: 'items', chunkSize: SCENARIO.splitChunk },
+          aggregate: { kind: 'reduce' },
+          subtasksPerMessage: perMessage,
+        });
+        const sum = await client.result<number>(id);
+        if (sum !== (SCENARIO.splitItems * (SCENARIO.splitItems - 1)) / 2)
+          throw new Error(`wrong sum ${sum}`);
       });
-      const sum = await client.result<number>(id);
-      if (sum !== (SCENARIO.splitItems * (SCENARIO.splitItems - 1)) / 2) throw new Error(`wrong sum ${sum}`);
-    });
-    const splitMs = performance.now() - t;
-    log(`jetsched: (b) CPU: ${cpuBreakdown(cpuLabels, b.perProcess)}`);
+      const ms = performance.now() - t0;
+      log(`jetsched: (b) CPU: ${cpuBreakdown(cpuLabels, m.perProcess)}`);
+      return { ms, cpu: m.cpu };
+    };
+    const b = await split(1);
+    const bBatched = await split(SCENARIO.splitPerMessage);
 
     log(`jetsched: (c) ${SCENARIO.latencyTasks} single tasks at ${SCENARIO.latencyRate}/s`);
     done.reset();
@@ -116,8 +125,9 @@ export async function runJetsched(log: (s: string) => void): Promise<SideResult>
     return sideResult({
       bulkSec,
       bulkCpuSec: a.cpu,
-      splitMs,
+      splitMs: b.ms,
       splitCpuSec: b.cpu,
+      splitBatched: { ms: bBatched.ms, cpuSec: bBatched.cpu },
       sentAt: sent,
       doneAt: done.at,
       latencyCpuSec: c.cpu,

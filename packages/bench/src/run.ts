@@ -58,6 +58,20 @@ function rows(j: SideResult, b: SideResult): Row[] {
       unit: 'ms',
     },
     {
+      metric: `(b') same, ${SCENARIO.splitPerMessage} subtasks per message`,
+      jetsched: j.splitBatchedMs ?? NaN,
+      bullmq: b.splitMs,
+      ratio: better(false, j.splitBatchedMs ?? NaN, b.splitMs),
+      unit: 'ms',
+    },
+    {
+      metric: "(b') CPU, all processes",
+      jetsched: j.splitBatchedCpuMs ?? NaN,
+      bullmq: b.splitCpuMs,
+      ratio: better(false, j.splitBatchedCpuMs ?? NaN, b.splitCpuMs),
+      unit: 'ms',
+    },
+    {
       metric: `(c) latency p50 at ${SCENARIO.latencyRate}/s`,
       jetsched: j.latencyP50Ms,
       bullmq: b.latencyP50Ms,

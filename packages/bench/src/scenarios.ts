@@ -9,6 +9,8 @@ export const SCENARIO = {
   splitItems: 100_000,
   /** ...in chunks of this many items per subtask (BullMQ: per child job). */
   splitChunk: 100,
+  /** ...run again with this many subtasks per work message (jetsched's `subtasksPerMessage`). */
+  splitPerMessage: 16,
   /** (c) single tasks submitted one by one at this rate... */
   latencyRate: 500,
   /** ...this many of them. */
@@ -23,6 +25,9 @@ export interface SideResult {
   bulkCpuMsPerTask: number;
   splitMs: number;
   splitCpuMs: number;
+  /** (b) with several subtasks per work message; jetsched only (BullMQ has no such setting). */
+  splitBatchedMs?: number;
+  splitBatchedCpuMs?: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
   latencyCpuMsPerTask: number;
@@ -34,6 +39,7 @@ export interface SideMeasurements {
   bulkCpuSec: number;
   splitMs: number;
   splitCpuSec: number;
+  splitBatched?: { ms: number; cpuSec: number };
   sentAt: Map<string, number>;
   doneAt: Map<string, number>;
   latencyCpuSec: number;
@@ -46,6 +52,9 @@ export function sideResult(m: SideMeasurements): SideResult {
     bulkCpuMsPerTask: (m.bulkCpuSec * 1000) / SCENARIO.bulkTasks,
     splitMs: m.splitMs,
     splitCpuMs: m.splitCpuSec * 1000,
+    ...(m.splitBatched
+      ? { splitBatchedMs: m.splitBatched.ms, splitBatchedCpuMs: m.splitBatched.cpuSec * 1000 }
+      : {}),
     latencyP50Ms: percentile(latencies, 50),
     latencyP99Ms: percentile(latencies, 99),
     latencyCpuMsPerTask: (m.latencyCpuSec * 1000) / SCENARIO.latencyTasks,
