@@ -21,7 +21,7 @@ roles (run until SIGTERM/SIGINT; executors drain in-flight work first):
 tasks:
   submit <type> [--payload JSON | --payload-file F] [--split items:10|range:0:100:10|custom]
                 [--aggregate collect|reduce|none] [--group G] [--tenant T] [--priority 0-9]
-                [--key IDEMPOTENCY-KEY] [--timeout-ms N] [--wait]
+                [--key IDEMPOTENCY-KEY] [--timeout-ms N] [--per-message K] [--wait]
   status <id> [--result]       ls [--state S] [--type T] [--tenant T] [-n N] [--json]
   watch <id>                   cancel <id> [--reason TEXT]
 

@@ -51,6 +51,7 @@ export async function submitCommand(argv: string[]): Promise<number> {
     priority: { type: 'string' },
     key: { type: 'string' },
     'timeout-ms': { type: 'string' },
+    'per-message': { type: 'string' },
     wait: { type: 'boolean', short: 'w' },
   });
   const type = positionals[0];
@@ -67,6 +68,7 @@ export async function submitCommand(argv: string[]): Promise<number> {
   if (values.priority) req['priority'] = int(values.priority, 'priority', 5);
   if (values.key) req['idempotencyKey'] = values.key;
   if (values['timeout-ms']) req['timeoutMs'] = int(values['timeout-ms'], 'timeout-ms', 0);
+  if (values['per-message']) req['subtasksPerMessage'] = int(values['per-message'], 'per-message', 1);
   const task: SubmitRequest = validate('submit-request', req);
   return withClient(values, async (client) => {
     const r = await client.submit(task);
