@@ -55,9 +55,26 @@ export async function splitTask(
     );
   }
   let out: unknown;
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const err = new JetschedError(
+        ErrorCode.SplitFailed,
+        `splitter for "${task.type}" did not finish within ${cfg.splitTimeoutMs} ms`,
+        { retryable: false },
+      );
+      controller.abort(err);
+      reject(err);
+    }, cfg.splitTimeoutMs);
+  });
   try {
-    out = await splitter(payload);
+    out = await Promise.race([
+      Promise.resolve(splitter(payload, { signal: controller.signal, taskId: task.id })),
+      timedOut,
+    ]);
   } catch (err) {
+    if (err instanceof JetschedError && err.code === ErrorCode.SplitFailed) throw err;
     throw new JetschedError(
       ErrorCode.SplitFailed,
       `splitter for "${task.type}" threw: ${(err as Error).message}`,
@@ -65,6 +82,8 @@ export async function splitTask(
         cause: err,
       },
     );
+  } finally {
+    clearTimeout(timer);
   }
   return checkSplitterOutput(out, cfg.maxSubtasks);
 }

@@ -10,12 +10,21 @@ import type { AdmissionPolicy } from './policy.js';
  */
 export type Splitter = (
   payload: unknown,
+  ctx: SplitterContext,
 ) => Iterable<unknown> | unknown[] | Promise<Iterable<unknown> | unknown[]>;
+
+export interface SplitterContext {
+  /** Fires when the splitter runs past the scheduler's `splitTimeoutMs`; the task then fails. */
+  readonly signal: AbortSignal;
+  readonly taskId: string;
+}
 
 /** Tasks split and dispatched at once by one scheduler. @defaultValue 16 */
 export const DEFAULT_SCHEDULER_CONCURRENCY = 16;
 /** How long a scheduler may hold a task before it goes to another one. @defaultValue 60 s */
 export const DEFAULT_SCHED_ACK_WAIT_MS = 60_000;
+/** How long a custom splitter may take before its task fails. @defaultValue 60 s */
+export const DEFAULT_SPLIT_TIMEOUT_MS = 60_000;
 /** Work publishes awaiting their JetStream ack at once, per task. @defaultValue 512 */
 export const DEFAULT_PUBLISH_WINDOW = 512;
 
@@ -28,6 +37,8 @@ export interface SchedulerOptions extends ActorOptions {
   concurrency?: number;
   /** @defaultValue {@link DEFAULT_PUBLISH_WINDOW} */
   publishWindow?: number;
+  /** @defaultValue {@link DEFAULT_SPLIT_TIMEOUT_MS} */
+  splitTimeoutMs?: number;
   /** Ack wait of the shared sched consumer (last scheduler to start sets it). @defaultValue {@link DEFAULT_SCHED_ACK_WAIT_MS} */
   ackWaitMs?: number;
 }
@@ -38,6 +49,7 @@ export interface SchedulerConfig extends ActorConfig {
   readonly maxSubtasks: number;
   readonly concurrency: number;
   readonly publishWindow: number;
+  readonly splitTimeoutMs: number;
   readonly ackWaitMs: number;
 }
 
@@ -49,6 +61,7 @@ export function compileSchedulerOptions(o: SchedulerOptions): SchedulerConfig {
     maxSubtasks: o.maxSubtasks ?? DEFAULT_MAX_SUBTASKS,
     concurrency: o.concurrency ?? DEFAULT_SCHEDULER_CONCURRENCY,
     publishWindow: o.publishWindow ?? DEFAULT_PUBLISH_WINDOW,
+    splitTimeoutMs: o.splitTimeoutMs ?? DEFAULT_SPLIT_TIMEOUT_MS,
     ackWaitMs: o.ackWaitMs ?? DEFAULT_SCHED_ACK_WAIT_MS,
   });
 }
