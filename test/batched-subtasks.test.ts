@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { names, type ItemsChunk } from '@jetsched/protocol';
+import { names, type ItemsChunk, type SubmitRequest } from '@jetsched/protocol';
 import { startStack, type Stack } from './helpers/stack.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -56,31 +56,34 @@ describe('several subtasks per work message', () => {
   });
   afterAll(() => stack?.close());
 
-  /** Messages stored in `stream` while `fn` runs (stream sequence numbers used). */
-  async function messagesDuring(stream: string, fn: () => Promise<void>): Promise<number> {
-    const before = (await jsm.streams.info(stream)).state.last_seq;
-    await fn();
-    return (await jsm.streams.info(stream)).state.last_seq - before;
+  /** Runs a task to its result, counting the work and outcome messages it took. */
+  async function runCounting(
+    req: SubmitRequest,
+  ): Promise<{ result: unknown; workMessages: number; outcomeMessages: number }> {
+    const n = names(stack.prefix);
+    const lastSeq = async (stream: string): Promise<number> =>
+      (await jsm.streams.info(stream)).state.last_seq;
+    const [work0, out0] = [await lastSeq(n.streams.work), await lastSeq(n.streams.outcomes)];
+    const { id } = await stack.client.submit(req);
+    const result = await stack.client.result(id, { timeoutMs: 30_000 });
+    return {
+      result,
+      workMessages: (await lastSeq(n.streams.work)) - work0,
+      outcomeMessages: (await lastSeq(n.streams.outcomes)) - out0,
+    };
   }
 
   it('sends 100 subtasks in 13 work messages and 13 outcome messages, 2 handlers at a time', async () => {
-    const n = names(stack.prefix);
     const items = Array.from({ length: 1000 }, (_, i) => i);
-    let result: unknown;
-    const outcomes = await messagesDuring(n.streams.outcomes, async () => {
-      const work = await messagesDuring(n.streams.work, async () => {
-        const { id } = await stack.client.submit({
-          type: 'double',
-          payload: items,
-          split: { kind: 'items', chunkSize: 10 },
-          subtasksPerMessage: 8,
-        });
-        result = await stack.client.result(id, { timeoutMs: 30_000 });
-      });
-      expect(work).toBe(13);
+    const run = await runCounting({
+      type: 'double',
+      payload: items,
+      split: { kind: 'items', chunkSize: 10 },
+      subtasksPerMessage: 8,
     });
-    expect(outcomes).toBe(13);
-    expect((result as number[][]).flat()).toEqual(items.map((x) => x * 2));
+    expect(run.workMessages).toBe(13);
+    expect(run.outcomeMessages).toBe(13);
+    expect((run.result as number[][]).flat()).toEqual(items.map((x) => x * 2));
     expect(maxActive).toBe(2);
   });
 
@@ -104,24 +107,17 @@ describe('several subtasks per work message', () => {
   });
 
   it('splits work and outcome messages that would exceed max_payload', async () => {
-    const n = names(stack.prefix);
     // 8 inputs of 300 KB: a message of 8 (or 4) is over the 1 MB max_payload, one of 2 fits;
     // each result doubles its input, so an outcome message of 2 must be split again
     const big = Array.from({ length: 8 }, (_, i) => String.fromCharCode(97 + i).repeat(300_000));
-    let result: unknown;
-    const outcomes = await messagesDuring(n.streams.outcomes, async () => {
-      const work = await messagesDuring(n.streams.work, async () => {
-        const { id } = await stack.client.submit({
-          type: 'twice',
-          payload: big,
-          split: { kind: 'items', chunkSize: 1 },
-          subtasksPerMessage: 8,
-        });
-        result = await stack.client.result(id, { timeoutMs: 30_000 });
-      });
-      expect(work).toBe(4);
+    const run = await runCounting({
+      type: 'twice',
+      payload: big,
+      split: { kind: 'items', chunkSize: 1 },
+      subtasksPerMessage: 8,
     });
-    expect(outcomes).toBe(8);
-    expect((result as string[][]).flat()).toEqual(big.map((s) => s + s));
+    expect(run.workMessages).toBe(4);
+    expect(run.outcomeMessages).toBe(8);
+    expect((run.result as string[][]).flat()).toEqual(big.map((s) => s + s));
   });
 });

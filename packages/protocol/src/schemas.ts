@@ -325,21 +325,26 @@ const workBatchMessage = {
   additionalProperties: false,
 } as const;
 
+/** What any outcome says of one subtask; a success carries `result`, a failure carries `error`. */
+const outcomeFields = {
+  index: nonNegInt,
+  ok: { type: 'boolean' },
+  result: {},
+  error: errorRecord,
+  startedAt: millis,
+  finishedAt: millis,
+} as const;
+const resultOrError = [
+  { properties: { ok: { const: true } }, required: ['result'] },
+  { properties: { ok: { const: false } }, required: ['error'] },
+] as const;
+const executorId = { type: 'string', maxLength: 256 } as const;
+
 const outcomeItem = {
   type: 'object',
   required: ['index', 'ok', 'startedAt', 'finishedAt'],
-  properties: {
-    index: nonNegInt,
-    ok: { type: 'boolean' },
-    result: {},
-    error: errorRecord,
-    startedAt: millis,
-    finishedAt: millis,
-  },
-  oneOf: [
-    { properties: { ok: { const: true } }, required: ['result'] },
-    { properties: { ok: { const: false } }, required: ['error'] },
-  ],
+  properties: outcomeFields,
+  oneOf: resultOrError,
   additionalProperties: false,
 } as const;
 
@@ -352,7 +357,7 @@ const outcomeBatchMessage = {
     kind: { const: 'outcomes' },
     taskId: id,
     attempt: { type: 'integer', minimum: 1 },
-    executor: { type: 'string', maxLength: 256 },
+    executor: executorId,
     items: { type: 'array', minItems: 1, maxItems: MAX_SUBTASKS_PER_MESSAGE, items: outcomeItem },
   },
   additionalProperties: false,
@@ -366,20 +371,11 @@ const outcomeMessage = {
     v: version,
     kind: { const: 'outcome' },
     taskId: id,
-    index: nonNegInt,
     attempt: { type: 'integer', minimum: 1 },
-    ok: { type: 'boolean' },
-    result: {},
-    error: errorRecord,
-    executor: { type: 'string', maxLength: 256 },
-    startedAt: millis,
-    finishedAt: millis,
+    executor: executorId,
+    ...outcomeFields,
   },
-  // a success carries `result`, a failure carries `error`
-  oneOf: [
-    { properties: { ok: { const: true } }, required: ['result'] },
-    { properties: { ok: { const: false } }, required: ['error'] },
-  ],
+  oneOf: resultOrError,
   additionalProperties: false,
 } as const;
 
