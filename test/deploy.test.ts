@@ -43,4 +43,20 @@ describe('deployment files', () => {
       `pnpm@${pnpm}`,
     );
   });
+
+  it('the Dockerfile copies the dependency patches before it installs', () => {
+    const pkg = JSON.parse(read('package.json')) as {
+      pnpm?: { patchedDependencies?: Record<string, string> };
+    };
+    const patches = Object.values(pkg.pnpm?.patchedDependencies ?? {});
+    expect(patches.length).toBeGreaterThan(0);
+    const dockerfile = read('Dockerfile');
+    const install = dockerfile.indexOf('pnpm install');
+    for (const patch of patches) {
+      const dir = patch.split('/')[0]!;
+      const copy = dockerfile.indexOf(`COPY ${dir} ./${dir}`);
+      expect(copy, `Dockerfile copies ${dir}/`).toBeGreaterThanOrEqual(0);
+      expect(copy).toBeLessThan(install);
+    }
+  });
 });
