@@ -33,37 +33,44 @@ describe('failover of role processes killed with SIGKILL', () => {
     expect(c.ledger().filter((l) => l.startsWith(id))).toHaveLength(10);
   });
 
-  it('subtasks held by an executor that is killed -9 run on another member; each outcome is recorded once', async () => {
-    // executor A takes subtasks and never finishes them; the group's other member is healthy
-    const stuck = c
-      .roles({ JETSCHED_TEST_HANG_HANDLER: '1' })
-      .start('executor', ['--concurrency', '2', '--ack-wait-ms', '2000', '--group', 'pair']);
-    await stuck.ready;
-    const { id } = await c.client.submit({
-      type: 'squares',
-      group: 'pair',
-      payload: Array.from({ length: 8 }, (_, i) => i),
-      split: { kind: 'items', chunkSize: 1 },
-      aggregate: { kind: 'reduce' },
-    });
-    await c.waitForLedger((lines) => lines.includes(`exec-hang ${stuck.pid}`));
+  // one subtask per work message, and four: a killed member's batch goes back whole
+  for (const [group, perMessage] of [
+    ['pair', 1],
+    ['quad', 4],
+  ] as const) {
+    it(`subtasks held by an executor that is killed -9 run on another member; each outcome is recorded once (${perMessage} per message)`, async () => {
+      // executor A takes subtasks and never finishes them; the group's other member is healthy
+      const stuck = c
+        .roles({ JETSCHED_TEST_HANG_HANDLER: '1' })
+        .start('executor', ['--concurrency', '2', '--ack-wait-ms', '2000', '--group', group]);
+      await stuck.ready;
+      const { id } = await c.client.submit({
+        type: 'squares',
+        group,
+        payload: Array.from({ length: 8 }, (_, i) => i),
+        split: { kind: 'items', chunkSize: 1 },
+        aggregate: { kind: 'reduce' },
+        subtasksPerMessage: perMessage,
+      });
+      await c.waitForLedger((lines) => lines.includes(`exec-hang ${stuck.pid}`));
 
-    const healthy = c.procs.start('executor', [
-      '--concurrency',
-      '4',
-      '--ack-wait-ms',
-      '2000',
-      '--group',
-      'pair',
-    ]);
-    await healthy.ready;
-    await stuck.stop('SIGKILL');
-    expect(await c.client.result(id, { timeoutMs: 30_000 })).toBe(140); // 0² + ... + 7²
-    const { task } = await c.client.get(id);
-    expect(task.subtasks).toMatchObject({ total: 8, succeeded: 8, failed: 0 });
-    // every subtask ran to completion exactly once, all on the healthy member
-    const runs = c.ledger().filter((l) => l.startsWith(id));
-    expect(runs).toHaveLength(8);
-    expect(new Set(runs.map((l) => l.split(' ')[1])).size).toBe(8);
-  });
+      const healthy = c.procs.start('executor', [
+        '--concurrency',
+        '4',
+        '--ack-wait-ms',
+        '2000',
+        '--group',
+        group,
+      ]);
+      await healthy.ready;
+      await stuck.stop('SIGKILL');
+      expect(await c.client.result(id, { timeoutMs: 30_000 })).toBe(140); // 0² + ... + 7²
+      const { task } = await c.client.get(id);
+      expect(task.subtasks).toMatchObject({ total: 8, succeeded: 8, failed: 0 });
+      // every subtask ran to completion exactly once, all on the healthy member
+      const runs = c.ledger().filter((l) => l.startsWith(id));
+      expect(runs).toHaveLength(8);
+      expect(new Set(runs.map((l) => l.split(' ')[1])).size).toBe(8);
+    });
+  }
 });
