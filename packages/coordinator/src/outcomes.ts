@@ -19,6 +19,7 @@ import {
   encode,
   ErrorCode,
   isTerminal,
+  kindOf,
   subtaskKey,
   toErrorRecord,
   validate,
@@ -48,8 +49,7 @@ type Finish = { ok: true; result: unknown } | { ok: false; error: ErrorRecord };
 /** An outcomes message's body: one outcome, or several of one task (expanded here). */
 export function decodeOutcomes(data: Uint8Array): OutcomeMessage[] {
   const body = decode(data);
-  const kind = typeof body === 'object' && body !== null ? (body as { kind?: unknown }).kind : undefined;
-  if (kind !== 'outcomes') return [validate('outcome-message', body)];
+  if (kindOf(body) !== 'outcomes') return [validate('outcome-message', body)];
   const { taskId, attempt, executor, items } = validate('outcome-batch-message', body);
   return items.map((item) => ({ v: WIRE_VERSION, kind: 'outcome', taskId, attempt, executor, ...item }));
 }

@@ -10,6 +10,7 @@ import {
   ErrorCode,
   Header,
   JetschedError,
+  kindOf,
   toErrorRecord,
   validate,
   type WorkBatchMessage,
@@ -183,8 +184,7 @@ class ExecutorImpl extends ActorBase<ExecutorConfig> implements Executor {
 /** A work message's body: one subtask, or several of one task. */
 function decodeWork(data: Uint8Array): WorkMessage | WorkBatchMessage {
   const body = decode(data);
-  const kind = typeof body === 'object' && body !== null ? (body as { kind?: unknown }).kind : undefined;
-  return kind === 'subtasks' ? validate('work-batch-message', body) : validate('work-message', body);
+  return kindOf(body) === 'subtasks' ? validate('work-batch-message', body) : validate('work-message', body);
 }
 
 /** At most `size` handlers at once; the rest wait in arrival order. */

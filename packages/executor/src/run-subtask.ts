@@ -5,7 +5,6 @@
  * answered by one outcome message).
  */
 import type { JsMsg } from '@nats-io/jetstream';
-import { headers } from '@nats-io/transport-node';
 import {
   encode,
   ErrorCode,
@@ -24,7 +23,13 @@ import {
   type WorkBatchMessage,
   type WorkMessage,
 } from '@jetsched/protocol';
-import { publishDeduped, type Topology } from '@jetsched/runtime';
+import {
+  maxBodyBytes,
+  MESSAGE_OVERHEAD_BYTES,
+  publishDeduped,
+  subtaskHeaders,
+  type Topology,
+} from '@jetsched/runtime';
 import type { ExecutorConfig, HandlerContext } from './options.js';
 
 /**
@@ -207,20 +212,13 @@ async function runHandler(
   }
 }
 
-/** Room left in a message for headers and the outcome's own fields. */
-const OUTCOME_OVERHEAD_BYTES = 4096;
-
-function maxOutcomeBytes(topo: Topology): number {
-  return (topo.nc.info?.max_payload ?? 1024 * 1024) - OUTCOME_OVERHEAD_BYTES;
-}
-
 /**
  * An outcome that cannot be published would be retried forever; a result too large for a message
  * becomes a non-retryable failure that says so.
  */
 function fitToMessage(topo: Topology, item: OutcomeItem): OutcomeItem {
   if (!item.ok) return item;
-  const max = maxOutcomeBytes(topo);
+  const max = maxBodyBytes(topo.nc);
   const size = encode(item.result).length;
   if (size <= max) return item;
   const { result: _dropped, ...rest } = item;
@@ -229,32 +227,18 @@ function fitToMessage(topo: Topology, item: OutcomeItem): OutcomeItem {
     ok: false,
     error: {
       code: ErrorCode.ResultTooLarge,
-      message: `subtask result is ${size} bytes, more than fits the server's max_payload of ${max + OUTCOME_OVERHEAD_BYTES}: return less, or store it yourself and return a reference`,
+      message: `subtask result is ${size} bytes, more than fits the server's max_payload of ${max + MESSAGE_OVERHEAD_BYTES}: return less, or store it yourself and return a reference`,
       retryable: false,
-      details: { size, max: max + OUTCOME_OVERHEAD_BYTES },
+      details: { size, max: max + MESSAGE_OVERHEAD_BYTES },
     },
   };
-}
-
-function outcomeHeaders(
-  taskId: string,
-  type: string,
-  index: number,
-  attempt: number,
-): ReturnType<typeof headers> {
-  const h = headers();
-  h.set(Header.TaskId, taskId);
-  h.set(Header.TaskType, type);
-  h.set(Header.Subtask, String(index));
-  h.set(Header.Attempt, String(attempt));
-  return h;
 }
 
 /** Publishes an outcome and waits for the stream's ack (deduped by `<taskId>.<index>.<attempt>`). */
 async function publishOutcome(topo: Topology, type: string, outcome: OutcomeMessage): Promise<void> {
   await publishDeduped(topo.js, topo.names.outcomeSubject(outcome.taskId), encode(outcome), {
     msgID: subtaskMsgId(outcome.taskId, outcome.index, outcome.attempt),
-    headers: outcomeHeaders(outcome.taskId, type, outcome.index, outcome.attempt),
+    headers: subtaskHeaders(outcome.taskId, type, outcome.index, outcome.attempt),
   });
 }
 
@@ -277,7 +261,7 @@ async function publishOutcomeBatch(
     items,
   };
   const data = encode(out);
-  if (data.length > maxOutcomeBytes(topo) && items.length > 1) {
+  if (data.length > maxBodyBytes(topo.nc) && items.length > 1) {
     const mid = Math.ceil(items.length / 2);
     await publishOutcomeBatch(topo, cfg, batch, items.slice(0, mid));
     await publishOutcomeBatch(topo, cfg, batch, items.slice(mid));
@@ -285,7 +269,7 @@ async function publishOutcomeBatch(
   }
   const first = items[0]?.index ?? 0;
   const last = items[items.length - 1]?.index ?? first;
-  const h = outcomeHeaders(batch.taskId, batch.type, first, batch.attempt);
+  const h = subtaskHeaders(batch.taskId, batch.type, first, batch.attempt);
   h.set(Header.Subtasks, String(items.length));
   await publishDeduped(topo.js, topo.names.outcomeSubject(batch.taskId), data, {
     msgID: subtaskBatchMsgId(batch.taskId, first, last, batch.attempt),

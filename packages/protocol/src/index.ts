@@ -58,7 +58,7 @@ export {
   type ListReply,
 } from './types.js';
 export { schemas, MAX_CHUNK_SIZE, MAX_SUBTASKS_PER_MESSAGE, type SchemaId } from './schemas.js';
-export { validate, explain, type SchemaTypes } from './validate.js';
+export { validate, explain, kindOf, type SchemaTypes } from './validate.js';
 export {
   DEFAULT_MAX_SUBTASKS,
   countSubtasks,

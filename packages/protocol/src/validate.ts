@@ -82,6 +82,11 @@ export function explain(id: SchemaId, value: unknown): string | undefined {
   return `${where}: ${e.message ?? 'invalid'}${extra}`;
 }
 
+/** The `kind` field of a decoded message, to pick the schema of a message with several forms. */
+export function kindOf(value: unknown): unknown {
+  return typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined;
+}
+
 /** Validates `value` against schema `id`; throws a BAD_REQUEST JetschedError naming the problem. */
 export function validate<K extends SchemaId>(id: K, value: unknown): SchemaTypes[K] {
   const reason = explain(id, value);

@@ -33,6 +33,12 @@ export {
   type BatchConsumer,
   type BatchConsumerOptions,
 } from './batch-consumer.js';
-export { publishDeduped, DEFAULT_PUBLISH_ATTEMPTS } from './publish.js';
+export {
+  publishDeduped,
+  DEFAULT_PUBLISH_ATTEMPTS,
+  maxBodyBytes,
+  MESSAGE_OVERHEAD_BYTES,
+  subtaskHeaders,
+} from './publish.js';
 export { isTransientNatsError, retryTransient } from './transient.js';
 export { ActorBase, compileActorConfig, type ActorConfig, type ActorOptions } from './actor-base.js';

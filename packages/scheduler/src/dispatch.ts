@@ -4,7 +4,7 @@
  * `<taskId>.<first>-<last>.<attempt>` for a group of subtasks), and a re-dispatch skips subtasks
  * whose outcome is already recorded (the task's done bitmap).
  */
-import { headers, type MsgHdrs } from '@nats-io/transport-node';
+import type { MsgHdrs } from '@nats-io/transport-node';
 import {
   Bitmap,
   checkSplitterOutput,
@@ -24,7 +24,7 @@ import {
   type WorkMessage,
   type WorkMessagePlan,
 } from '@jetsched/protocol';
-import { publishDeduped, type Topology } from '@jetsched/runtime';
+import { maxBodyBytes, publishDeduped, subtaskHeaders, type Topology } from '@jetsched/runtime';
 import type { SchedulerConfig } from './options.js';
 
 /** Loads the payload, inline or claim-checked in the payloads object store. */
@@ -88,9 +88,6 @@ export async function splitTask(
   return checkSplitterOutput(out, cfg.maxSubtasks);
 }
 
-/** Room left in a work message for headers and the envelope's own fields. */
-const WORK_OVERHEAD_BYTES = 4096;
-
 /** A message ready to publish: its body, headers and dedupe id. */
 interface Outgoing {
   data: Uint8Array;
@@ -111,7 +108,7 @@ export async function publishSubtasks(
 ): Promise<number> {
   const done = task.subtasks ? Bitmap.decode(task.subtasks.done) : undefined;
   const plans = planWorkMessages(inputs.length, task.subtasksPerMessage ?? 1, (i) => done?.has(i) ?? false);
-  const maxBytes = (topo.nc.info?.max_payload ?? 1024 * 1024) - WORK_OVERHEAD_BYTES;
+  const maxBytes = maxBodyBytes(topo.nc);
   const subject = topo.names.workSubject(task.group);
   let next = 0;
   let sent = 0;
@@ -137,11 +134,7 @@ function workMessages(
   maxBytes: number,
 ): Outgoing[] {
   const attempt = 1;
-  const h = headers();
-  h.set(Header.TaskId, task.id);
-  h.set(Header.TaskType, task.type);
-  h.set(Header.Subtask, String(plan.indexes[0]));
-  h.set(Header.Attempt, String(attempt));
+  const h = subtaskHeaders(task.id, task.type, plan.indexes[0] ?? plan.first, attempt);
   if ((task.subtasksPerMessage ?? 1) <= 1) {
     const index = plan.first;
     const work: WorkMessage = {
