@@ -47,7 +47,7 @@ const RETRY_DELAY_MS = 1_000;
 type Finish = { ok: true; result: unknown } | { ok: false; error: ErrorRecord };
 
 /** An outcomes message's body: one outcome, or several of one task (expanded here). */
-export function decodeOutcomes(data: Uint8Array): OutcomeMessage[] {
+function decodeOutcomes(data: Uint8Array): OutcomeMessage[] {
   const body = decode(data);
   if (kindOf(body) !== 'outcomes') return [validate('outcome-message', body)];
   const { taskId, attempt, executor, items } = validate('outcome-batch-message', body);
