@@ -1,8 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { headers } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { ContentType, decode, decodeJson, encode, names, type DeadLetter } from '@jetsched/protocol';
+import { profileOf } from '@jetsched/executor';
 import { startStack, type Stack } from './helpers/stack.js';
 
 describe('bad input from a raw NATS client', () => {
@@ -77,19 +77,15 @@ describe('bad input from a raw NATS client', () => {
   it('fails the task named by a malformed work message instead of leaving it waiting', async () => {
     // a real task parked in a group nobody serves, and a garbage subtask naming it on the default group
     const { id } = await stack.client.submit({ type: 'echo', group: 'nobody', payload: 1 });
-    const deadline = Date.now() + 10_000;
-    while ((await stack.client.get(id)).task.state !== 'scheduled' && Date.now() < deadline) await sleep(20);
+    const { waiting } = await stack.client.get(id);
+    expect(waiting).toBe('no executor in group "nobody" serves type "echo"');
     const h = headers();
     h.set('Jetsched-Task-Id', id);
     h.set('Jetsched-Task-Type', 'echo');
-    h.set('Jetsched-Subtask', '0');
-    h.set('Jetsched-Attempt', '1');
     await jetstream(stack.raw).publish(
-      names(stack.prefix).workSubject('default'),
-      encode({ v: 1, kind: 'subtask' }),
-      {
-        headers: h,
-      },
+      names(stack.prefix).workSubject('default', profileOf(['echo'])),
+      encode({ v: 2, kind: 'work' }),
+      { headers: h },
     );
     await expect(stack.client.result(id, { timeoutMs: 20_000 })).rejects.toMatchObject({
       code: 'BAD_REQUEST',
@@ -98,7 +94,10 @@ describe('bad input from a raw NATS client', () => {
 
   it('dead-letters a malformed work message and still runs the next subtask', async () => {
     const js = jetstream(stack.raw);
-    await js.publish(names(stack.prefix).workSubject('default'), new Uint8Array([0x92, 0x01]));
+    await js.publish(
+      names(stack.prefix).workSubject('default', profileOf(['echo'])),
+      new Uint8Array([0x92, 0x01]),
+    );
     const { id } = await stack.client.submit({ type: 'echo', payload: 'after' });
     expect(await stack.client.result(id, { timeoutMs: 20_000 })).toEqual(['after']);
     const info = await (

@@ -1,7 +1,8 @@
 /**
- * Tasks with `subtasksPerMessage` > 1: several subtasks per work message and one outcome message
- * back, with the executor's concurrency still bounding handler runs, fail-fast inside a message,
- * and messages split in halves when they would exceed the server's max_payload.
+ * Batch-native work: subtasks share work messages when more wait than the executors have free
+ * slots (never more per message than an executor runs at once, nor than a task's
+ * `subtasksPerMessage`), a lone subtask goes alone, the executor's concurrency bounds handler runs,
+ * a failure stops the task's other subtasks, and messages are packed up to the server's max_payload.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
@@ -10,7 +11,7 @@ import { startStack, type Stack } from './helpers/stack.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-describe('several subtasks per work message', () => {
+describe('subtasks per work message', () => {
   let stack: Stack;
   let jsm: JetStreamManager;
   let active = 0;
@@ -20,7 +21,7 @@ describe('several subtasks per work message', () => {
     stack = await startStack({
       executors: [
         {
-          concurrency: 2,
+          concurrency: 10,
           handlers: {
             double: async (input) => {
               active++;
@@ -29,8 +30,12 @@ describe('several subtasks per work message', () => {
               active--;
               return (input as ItemsChunk<number>).items.map((x) => x * 2);
             },
-            twice: (input) => (input as ItemsChunk<string>).items.map((s) => s + s),
           },
+        },
+        {
+          group: 'big',
+          concurrency: 8,
+          handlers: { twice: (input) => (input as ItemsChunk<string>).items.map((s) => s + s) },
         },
         {
           group: 'wide',
@@ -73,18 +78,40 @@ describe('several subtasks per work message', () => {
     };
   }
 
-  it('sends 100 subtasks in 13 work messages and 13 outcome messages, 2 handlers at a time', async () => {
-    const items = Array.from({ length: 1000 }, (_, i) => i);
+  it('packs 200 subtasks 10 to a message for an executor running 10 at once, and runs 10 at a time', async () => {
+    const items = Array.from({ length: 2000 }, (_, i) => i);
     const run = await runCounting({
       type: 'double',
       payload: items,
       split: { kind: 'items', chunkSize: 10 },
-      subtasksPerMessage: 8,
     });
-    expect(run.workMessages).toBe(13);
-    expect(run.outcomeMessages).toBe(13);
+    expect(run.workMessages).toBe(20);
+    expect(run.outcomeMessages).toBeLessThanOrEqual(20);
     expect((run.result as number[][]).flat()).toEqual(items.map((x) => x * 2));
-    expect(maxActive).toBe(2);
+    expect(maxActive).toBe(10);
+  });
+
+  it("keeps to a task's subtasksPerMessage", async () => {
+    const items = Array.from({ length: 2000 }, (_, i) => i);
+    const run = await runCounting({
+      type: 'double',
+      payload: items,
+      split: { kind: 'items', chunkSize: 10 },
+      subtasksPerMessage: 4,
+    });
+    expect(run.workMessages).toBe(50);
+    expect((run.result as number[][]).flat()).toEqual(items.map((x) => x * 2));
+  });
+
+  it('sends a lone subtask alone, at once', async () => {
+    const run = await runCounting({
+      type: 'double',
+      payload: [1, 2, 3],
+      split: { kind: 'items', chunkSize: 10 },
+    });
+    expect(run.workMessages).toBe(1);
+    expect(run.outcomeMessages).toBe(1);
+    expect(run.result).toEqual([[2, 4, 6]]);
   });
 
   it('fails the task with the failing subtask and aborts its siblings in the message', async () => {
@@ -106,18 +133,18 @@ describe('several subtasks per work message', () => {
     expect(abortedBySibling.sort()).toEqual([0, 1, 3]);
   });
 
-  it('splits work and outcome messages that would exceed max_payload', async () => {
-    // 8 inputs of 300 KB: a message of 8 (or 4) is over the 1 MB max_payload, one of 2 fits;
-    // each result doubles its input, so an outcome message of 2 must be split again
-    const big = Array.from({ length: 8 }, (_, i) => String.fromCharCode(97 + i).repeat(300_000));
+  it('packs work and outcome messages up to max_payload, and no further', async () => {
+    // 24 inputs of 400 KB for 8 free slots: 3 per message by backlog, but only 2 fit a 1 MB message;
+    // each result doubles its input, so an outcome message holds one
+    const big = Array.from({ length: 24 }, (_, i) => String.fromCharCode(97 + (i % 26)).repeat(400_000));
     const run = await runCounting({
       type: 'twice',
+      group: 'big',
       payload: big,
       split: { kind: 'items', chunkSize: 1 },
-      subtasksPerMessage: 8,
     });
-    expect(run.workMessages).toBe(4);
-    expect(run.outcomeMessages).toBe(8);
+    expect(run.workMessages).toBe(12);
+    expect(run.outcomeMessages).toBe(24);
     expect((run.result as string[][]).flat()).toEqual(big.map((s) => s + s));
   });
 });

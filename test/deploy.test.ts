@@ -17,20 +17,28 @@ describe('deployment files', () => {
     for (const node of ['nats-1', 'nats-2', 'nats-3']) expect(conf).toContain(`nats-route://${node}:6222`);
   });
 
-  it('docker-compose runs 2 coordinators, 2 schedulers and 3 executors at R3 against all three nodes', () => {
+  it('docker-compose provisions at R3 once, then runs 2 coordinators, 2 schedulers and 3 executors against all three nodes', () => {
     const compose = parse(read('docker-compose.yml'), { merge: true }) as {
       services: Record<
         string,
-        { command?: string[]; deploy?: { replicas?: number }; environment?: Record<string, string> }
+        {
+          command?: string[];
+          deploy?: { replicas?: number };
+          environment?: Record<string, string>;
+          depends_on?: Record<string, { condition: string }> | string[];
+        }
       >;
     };
+    expect(compose.services['provision']?.command).toEqual(['provision', '--replicas', '3']);
     for (const [role, n] of [
       ['coordinator', 2],
       ['scheduler', 2],
       ['executor', 3],
     ] as const) {
       const svc = compose.services[role]!;
-      expect(svc.command?.slice(0, 3)).toEqual([role, '--replicas', '3']);
+      expect(svc.command?.[0]).toBe(role);
+      expect(svc.command).not.toContain('--replicas');
+      expect(svc.depends_on).toEqual({ provision: { condition: 'service_completed_successfully' } });
       expect(svc.deploy?.replicas).toBe(n);
       expect(svc.environment?.['NATS_URL']).toBe('nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222');
     }

@@ -12,6 +12,12 @@ describe('results larger than a NATS message', () => {
           handlers: {
             ident: (input) => (input as ItemsChunk<number>).items,
             huge: () => 'x'.repeat(2 * 1024 * 1024),
+            circular: () => {
+              const o: Record<string, unknown> = { a: 1 };
+              o['self'] = o;
+              return o;
+            },
+            bigger: () => 2n ** 70n,
           },
         },
       ],
@@ -40,5 +46,16 @@ describe('results larger than a NATS message', () => {
       code: 'RESULT_TOO_LARGE',
       retryable: false,
     });
+  });
+
+  it('fails a subtask whose result cannot be encoded (a circular object, an integer beyond 64 bits), saying why', async () => {
+    for (const type of ['circular', 'bigger']) {
+      const { id } = await stack.client.submit({ type });
+      await expect(stack.client.result(id, { timeoutMs: 20_000 })).rejects.toMatchObject({
+        code: 'RESULT_UNENCODABLE',
+        message: expect.stringMatching(/cannot be encoded as msgpack/) as unknown,
+        retryable: false,
+      });
+    }
   });
 });

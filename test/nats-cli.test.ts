@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { names } from '@jetsched/protocol';
+import { profileOf } from '@jetsched/executor';
 import { natsCli } from '@jetsched/testkit';
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -46,15 +47,41 @@ describe('operating with the real nats CLI', () => {
     const n = names(stack.prefix);
     const streams = (await natsCli(stack.server.url, ['stream', 'ls', '--names'])).stdout.split(/\s+/);
     for (const s of Object.values(n.streams)) expect(streams).toContain(s);
-    for (const b of [n.buckets.tasks, n.buckets.subtasks, n.buckets.results, n.buckets.idempotency]) {
+    for (const b of Object.values(n.buckets).filter((b) => b !== n.buckets.payloads)) {
       expect(streams).toContain(`KV_${b}`);
     }
     const work = (await natsCli(stack.server.url, ['consumer', 'ls', n.streams.work, '--names'])).stdout;
-    expect(work.split(/\s+/)).toContain(n.consumers.executor('default'));
+    expect(work.split(/\s+/)).toContain(n.consumers.executor('default', profileOf(['wordcount'])));
     const sched = (await natsCli(stack.server.url, ['consumer', 'ls', n.streams.sched, '--names'])).stdout;
     expect(sched.split(/\s+/)).toContain(n.consumers.scheduler);
+    expect(sched.split(/\s+/)).toContain(n.consumers.parked);
     const outcomes = (await natsCli(stack.server.url, ['consumer', 'ls', n.streams.outcomes, '--names']))
       .stdout;
     expect(outcomes.split(/\s+/)).toContain(n.consumers.coordinatorOutcomes);
+  });
+});
+
+describe('reading task state and events with the nats CLI', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ executors: [{ handlers: { echo: (x) => x } }] });
+  });
+  afterAll(() => stack?.close());
+
+  it('shows every change of a task record as a JSON event with `nats sub`, state in a header', async () => {
+    const n = names(stack.prefix);
+    const sub = stack.raw.subscribe(n.subjects.eventsAll);
+    const { id } = await stack.client.submit({ type: 'echo', payload: 'hi', aggregate: { kind: 'none' } });
+    await stack.client.result(id, { timeoutMs: 20_000 });
+    const states: string[] = [];
+    for await (const m of sub) {
+      expect(m.subject).toBe(n.eventSubject(id));
+      const record = JSON.parse(m.string()) as { id: string; state: string };
+      expect(record.id).toBe(id);
+      expect(m.headers?.get('Jetsched-State')).toBe(record.state);
+      states.push(record.state);
+      if (record.state === 'succeeded') break;
+    }
+    expect(states).toEqual(['pending', 'succeeded']);
   });
 });

@@ -10,7 +10,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { spawnRole, type RoleName, type RoleProcess } from '@jetsched/cli';
 import { connectClient, type Client } from '@jetsched/client';
 import { startServer, type NatsServer } from '@jetsched/testkit';
-import { uniquePrefix } from './stack.js';
+import { provision } from '@jetsched/runtime';
+import { topologyOptions, uniquePrefix } from './stack.js';
 
 export const JOBS = new URL('../fixtures/jobs.mjs', import.meta.url).pathname;
 
@@ -21,11 +22,14 @@ export interface Roles {
   stopAll(): Promise<void>;
   /** The last lines of every role's log, for a failing assertion's message. */
   logs(): string;
+  /** The whole log of one role process (JSON lines). */
+  logOf(p: RoleProcess): string;
 }
 
 export function roles(servers: string, prefix: string, env: Record<string, string> = {}): Roles {
   const logDir = mkdtempSync(join(tmpdir(), 'jetsched-roles-'));
   const all: RoleProcess[] = [];
+  const files = new Map<RoleProcess, string>();
   let n = 0;
   return {
     all,
@@ -37,10 +41,18 @@ export function roles(servers: string, prefix: string, env: Record<string, strin
         logFile,
       });
       all.push(p);
+      files.set(p, logFile);
       return p;
     },
     async stopAll() {
       await Promise.all(all.map((p) => p.stop('SIGTERM')));
+    },
+    logOf(p) {
+      try {
+        return readFileSync(files.get(p) ?? '', 'utf8');
+      } catch {
+        return '';
+      }
     },
     logs() {
       return all
@@ -75,8 +87,14 @@ export interface ProcessCluster {
   close(): Promise<void>;
 }
 
-/** A nats-server, a ledger file, a client, and a place to start role processes; no roles yet. */
-export async function startProcessCluster(env: Record<string, string> = {}): Promise<ProcessCluster> {
+/**
+ * A nats-server, a provisioned prefix, a ledger file, a client, and a place to start role processes;
+ * no roles yet. `topology` shortens the consumers' ack waits or deliveries for tests of failover.
+ */
+export async function startProcessCluster(
+  env: Record<string, string> = {},
+  topology: { ackWaitMs?: number; maxDeliver?: number } = {},
+): Promise<ProcessCluster> {
   const prefix = uniquePrefix();
   const ledgerFile = join(tmpdir(), `jetsched-ledger-${prefix}.txt`);
   writeFileSync(ledgerFile, '');
@@ -90,6 +108,7 @@ export async function startProcessCluster(env: Record<string, string> = {}): Pro
   };
   const procs = newRoles({});
   const nc = await connect({ servers: server.url });
+  await provision(nc, topologyOptions(prefix, topology));
   const client = await connectClient({ nc, prefix });
   const ledger = (): string[] =>
     readFileSync(ledgerFile, 'utf8')

@@ -9,15 +9,18 @@ import { createCoordinator, type Coordinator, type Reducer } from '@jetsched/coo
 import { createExecutor, type Executor, type Handler } from '@jetsched/executor';
 import { createScheduler, type Scheduler, type Splitter } from '@jetsched/scheduler';
 import { startServer, type NatsCluster, type NatsServer } from '@jetsched/testkit';
+import { provision, type TopologyOptions } from '@jetsched/runtime';
 
 export interface StackOptions {
   server?: NatsServer;
   /** Run on a cluster instead: every connection gets all its URLs, streams get `replicas`. */
   cluster?: NatsCluster;
   replicas?: number;
-  /** Ack wait of every role's consumer (how soon a lost delivery comes back). */
+  /** Ack wait of every shared consumer (how soon a lost delivery comes back). */
   ackWaitMs?: number;
-  executors?: { group?: string; handlers: Record<string, Handler>; concurrency?: number }[];
+  /** Deliveries every shared consumer allows (the last one gives a message up). */
+  maxDeliver?: number;
+  executors?: { group?: string; handlers: Record<string, Handler>; concurrency?: number; profile?: string }[];
   reducers?: Record<string, Reducer>;
   splitters?: Record<string, Splitter>;
   coordinators?: number;
@@ -45,8 +48,6 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const server = opts.server ?? opts.cluster?.servers[0] ?? (await startServer());
   const ownsServer = !opts.server && !opts.cluster;
   const urls = opts.cluster?.urls ?? [server.url];
-  const topology = { replicas: opts.replicas ?? 1 };
-  const ackWait = opts.ackWaitMs === undefined ? {} : { ackWaitMs: opts.ackWaitMs };
   const prefix = uniquePrefix();
   const conns: NatsConnection[] = [];
   const newConn = async (): Promise<NatsConnection> => {
@@ -54,13 +55,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     conns.push(nc);
     return nc;
   };
+  const admin = await newConn();
+  await provision(admin, topologyOptions(prefix, opts));
   const coordinators = await Promise.all(
     Array.from({ length: opts.coordinators ?? 1 }, async () =>
       createCoordinator({
         nc: await newConn(),
         prefix,
-        topology,
-        ...ackWait,
         ...(opts.reducers ? { reducers: opts.reducers } : {}),
       }),
     ),
@@ -70,8 +71,6 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       createScheduler({
         nc: await newConn(),
         prefix,
-        topology,
-        ...ackWait,
         ...(opts.splitters ? { splitters: opts.splitters } : {}),
       }),
     ),
@@ -81,16 +80,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       createExecutor({
         nc: await newConn(),
         prefix,
-        topology,
-        ...ackWait,
         handlers: e.handlers,
         ...(e.group ? { group: e.group } : {}),
         ...(e.concurrency ? { concurrency: e.concurrency } : {}),
+        ...(e.profile ? { profile: e.profile } : {}),
         drainTimeoutMs: 2_000,
       }),
     ),
   );
-  // the first start provisions the topology; the rest find it
   for (const a of [...coordinators, ...schedulers, ...executors]) await a.start();
   const client = await connectClient({ nc: await newConn(), prefix });
   const raw = await newConn();
@@ -108,5 +105,21 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await Promise.allSettled(conns.map((c) => c.close()));
       if (ownsServer) await server.stop({ clean: true });
     },
+  };
+}
+
+/** The topology a test provisions: its replicas, and short ack waits or few deliveries when it asks. */
+export function topologyOptions(
+  prefix: string,
+  o: { replicas?: number; ackWaitMs?: number; maxDeliver?: number },
+): TopologyOptions {
+  const c = {
+    ...(o.ackWaitMs === undefined ? {} : { ackWaitMs: o.ackWaitMs }),
+    ...(o.maxDeliver === undefined ? {} : { maxDeliver: o.maxDeliver }),
+  };
+  return {
+    prefix,
+    replicas: o.replicas ?? 1,
+    consumers: { sched: c, parked: c, work: c, outcomes: c },
   };
 }

@@ -3,6 +3,9 @@ import type { ItemsChunk } from '@jetsched/protocol';
 
 export const handlers = {
   noop: (): null => null,
+  fail: (): never => {
+    throw new Error('failing on purpose (bench scenario d)');
+  },
   sum: (input: unknown): number => (input as ItemsChunk<number>).items.reduce((a, b) => a + b, 0),
 };
 

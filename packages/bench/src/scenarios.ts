@@ -18,6 +18,14 @@ export const SCENARIO = {
   /** Handler concurrency of the one executor / worker process. */
   concurrency: 100,
   warmupTasks: 1_000,
+  /** Items of the split task (one per side) that warms up the code paths of (b) before it is measured. */
+  warmupSplitItems: 100_000,
+  /** (d) tasks stored before listing (every `listFailEvery`-th one fails)... */
+  listStored: 100_000,
+  listFailEvery: 10,
+  /** ...then `list` of the newest this many failed tasks, timed this many times. */
+  listLimit: 100,
+  listRuns: 20,
 } as const;
 
 export interface SideResult {
@@ -31,6 +39,19 @@ export interface SideResult {
   latencyP50Ms: number;
   latencyP99Ms: number;
   latencyCpuMsPerTask: number;
+}
+
+/** What jetsched measures besides the shared scenarios, from the nats-server's own counters. */
+export interface JetschedExtras {
+  /** Acknowledged stream writes per no-op task in (a): messages stored in every stream (KV included). */
+  writesPerTask: number;
+  /** Messages the server received per no-op task in (a) (`in_msgs` of /varz: publishes, acks, API requests). */
+  serverMsgsInPerTask: number;
+  /** Messages the server sent per no-op task in (a) (`out_msgs` of /varz). */
+  serverMsgsOutPerTask: number;
+  /** (d) median time of `list` of the newest `listLimit` failed tasks with `listStored` tasks stored. */
+  listMs: number;
+  listP95Ms: number;
 }
 
 /** What one side measured, raw: wall times, CPU seconds, and per-task submit and completion times. */

@@ -2,17 +2,30 @@
 import { clusterCommand } from './commands/cluster.js';
 import { demoCommand } from './commands/demo.js';
 import { roleCommand } from './commands/roles.js';
-import { cancelCommand, lsCommand, statusCommand, submitCommand, watchCommand } from './commands/tasks.js';
+import { provisionCommand } from './commands/provision.js';
+import {
+  cancelCommand,
+  executorsCommand,
+  lsCommand,
+  statusCommand,
+  submitCommand,
+  watchCommand,
+} from './commands/tasks.js';
 
 export const USAGE = `usage: jetsched <command> [options]
+
+setup (once per cluster, and after an upgrade; roles refuse to start without it):
+  provision   [--replicas N] [--task-retention-ms MS] [--work-ack-wait-ms MS] [--work-max-deliver N]
+              [--sched-ack-wait-ms MS] [--outcomes-ack-wait-ms MS] [--work-max-ack-pending N] ...
+                                          create or update streams, buckets and consumers
 
 roles (run until SIGTERM/SIGINT; executors drain in-flight work first):
   coordinator [--handlers jobs.js]        serve the API, record outcomes (reducers from jobs.js)
   scheduler   [--handlers jobs.js]        split and dispatch tasks (splitters from jobs.js)
   executor    --handlers jobs.js [--group G] [--concurrency N]
   dev         [--handlers jobs.js] [--executors N]
-                                          all roles in one process; starts its own nats-server
-                                          unless --server/NATS_URL is given
+                                          provisions, then all roles in one process; starts its
+                                          own nats-server unless --server/NATS_URL is given
   demo        [--mb 4] [--chunk 1000]     word count over generated text on a local cluster
   cluster     [--handlers jobs.js] [--coordinators 2] [--schedulers 2] [--executors 3]
                                           3 nats-servers with routes (R3) and every role as its
@@ -21,12 +34,13 @@ roles (run until SIGTERM/SIGINT; executors drain in-flight work first):
 tasks:
   submit <type> [--payload JSON | --payload-file F] [--split items:10|range:0:100:10|custom]
                 [--aggregate collect|reduce|none] [--group G] [--tenant T] [--priority 0-9]
-                [--key IDEMPOTENCY-KEY] [--timeout-ms N] [--per-message K] [--wait]
+                [--key IDEMPOTENCY-KEY] [--timeout-ms N] [--per-message K] [--require-executor] [--wait]
   status <id> [--result]       ls [--state S] [--type T] [--tenant T] [-n N] [--json]
   watch <id>                   cancel <id> [--reason TEXT]
+  executors [--group G]        live executors and the types they serve
 
 common: --server URL (NATS_URL)  --creds FILE (NATS_CREDS)  --prefix P (JETSCHED_PREFIX, default jetsched)
-        --log-level L (LOG_LEVEL)  --replicas N (stream replicas, roles only)
+        --log-level L (LOG_LEVEL)
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -41,6 +55,10 @@ export async function run(argv: string[]): Promise<number> {
     case 'executor':
     case 'dev':
       return roleCommand(cmd, rest);
+    case 'provision':
+      return provisionCommand(rest);
+    case 'executors':
+      return executorsCommand(rest);
     case 'demo':
       return demoCommand(rest);
     case 'cluster':

@@ -3,7 +3,8 @@
  * watch a task's lifecycle events and progress. Any NATS client can do the same with the wire
  * contract in docs/protocol.md; this is the TypeScript convenience.
  */
-import { DeliverPolicy, jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
@@ -24,7 +25,6 @@ import {
   type ProgressMessage,
   type SubmitReply,
   type SubmitRequest,
-  type TaskEvent,
   type TaskRecord,
   type TaskReply,
 } from '@jetsched/protocol';
@@ -54,8 +54,9 @@ export interface ClientOptions {
   inlinePayloadLimit?: number;
 }
 
+/** A change of the task's record (its state and subtask counts), or a handler's progress value. */
 export type WatchEvent =
-  { kind: 'state'; event: TaskEvent } | { kind: 'progress'; progress: ProgressMessage };
+  { kind: 'state'; task: TaskRecord } | { kind: 'progress'; progress: ProgressMessage };
 
 export interface ResultOptions {
   /** Give up after this long. @defaultValue no limit */
@@ -75,7 +76,10 @@ export interface Client {
   wait(id: string, opts?: ResultOptions): Promise<TaskReply>;
   /** Waits for the task's result; rejects with the task's error when it failed or was cancelled. */
   result<T = unknown>(id: string, opts?: ResultOptions): Promise<T>;
-  /** Lifecycle events (from the start of the task's history) and live progress, ending at a terminal state. */
+  /**
+   * The task's record as it is now, then every change of it (from the record's own change stream,
+   * so no state change is ever missed), and live handler progress; ends at a terminal state.
+   */
   watch(id: string): AsyncIterable<WatchEvent>;
   close(): Promise<void>;
 }
@@ -119,7 +123,7 @@ class ClientImpl implements Client {
   }
 
   #payloadStore(): Promise<ObjectStore> {
-    return (this.#payloads ??= new Objm(this.#js).create(this.names.buckets.payloads));
+    return (this.#payloads ??= new Objm(this.#js).open(this.names.buckets.payloads));
   }
 
   /** The reply with its result in hand: a large result is fetched from the object store. */
@@ -133,7 +137,10 @@ class ClientImpl implements Client {
         );
       return { task: r.task, result: decode(bytes) };
     }
-    return r.result === undefined ? { task: r.task } : { task: r.task, result: r.result };
+    const out: TaskReply = { task: r.task };
+    if (r.result !== undefined) out.result = r.result;
+    if (r.waiting !== undefined) out.waiting = r.waiting;
+    return out;
   }
 
   async submit(task: SubmitRequest): Promise<SubmitReply> {
@@ -241,18 +248,19 @@ class ClientImpl implements Client {
         }
       },
     });
-    const consumer = await this.#js.consumers.get(this.names.streams.events, {
-      filter_subjects: this.names.eventSubject(id, '*'),
-      deliver_policy: DeliverPolicy.All,
-    });
-    const events = await consumer.consume();
+    // the record, then every change of it: an ordered consumer on the task's key in the tasks bucket
+    const kv = await new Kvm(this.#js).open(this.names.buckets.tasks);
+    const changes = await kv.watch({ key: id });
+    let seen = false;
     const pump = (async () => {
       try {
-        for await (const m of events) {
+        for await (const e of changes) {
+          if (e.operation !== 'PUT') continue;
           try {
-            push({ kind: 'state', event: validate('task-event', decode(m.data)) });
+            push({ kind: 'state', task: validate('task-record', decode(e.value, ContentType.Json)) });
+            seen = true;
           } catch {
-            // skip an event we cannot read
+            // skip a record we cannot read
           }
         }
       } catch (err) {
@@ -261,6 +269,8 @@ class ClientImpl implements Client {
       }
     })();
     try {
+      // an unknown id fails now instead of waiting for ever
+      if (!seen && !(await kv.get(id))) throw new JetschedError(ErrorCode.NotFound, `no task ${id}`);
       for (;;) {
         const e = queue.shift();
         if (!e) {
@@ -270,11 +280,11 @@ class ClientImpl implements Client {
           continue;
         }
         yield e;
-        if (e.kind === 'state' && isTerminal(e.event.state)) return;
+        if (e.kind === 'state' && isTerminal(e.task.state)) return;
       }
     } finally {
       progress.unsubscribe();
-      events.stop();
+      changes.stop();
       await pump;
     }
   }

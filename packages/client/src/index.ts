@@ -16,7 +16,6 @@ export {
   type SubmitReply,
   type TaskRecord,
   type TaskReply,
-  type TaskEvent,
   type ProgressMessage,
   type ListRequest,
   type ListReply,

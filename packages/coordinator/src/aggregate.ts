@@ -13,12 +13,13 @@ export async function readResults(topo: Topology, task: TaskRecord): Promise<unk
   let seen = 0;
   for await (const e of scanBucket(topo.js, topo.names.buckets.subtasks, `${task.id}.*`)) {
     const rec = validate('subtask-record', decode(e.data));
-    if (rec.index < total && rec.ok) {
+    if (rec.index < total && rec.ok && results[rec.index] === undefined) {
       results[rec.index] = rec.result;
       seen++;
     }
   }
   if (seen !== total) {
+    // the records are written before the done bits, so a shortfall means a read from a lagging replica
     throw new JetschedError(ErrorCode.Internal, `found ${seen} of ${total} subtask results for ${task.id}`, {
       retryable: true,
     });
@@ -55,14 +56,4 @@ export async function aggregateResults(
       return acc ?? null;
     }
   }
-}
-
-/** Reads the task's results back from the subtasks bucket (unless none are needed) and folds them. */
-export async function aggregate(
-  topo: Topology,
-  task: TaskRecord,
-  reducers: Readonly<Record<string, Reducer>>,
-): Promise<unknown> {
-  const results = task.aggregate.kind === 'none' ? [] : await readResults(topo, task);
-  return aggregateResults(task, results, reducers);
 }

@@ -1,26 +1,27 @@
 /**
  * The coordinator's request/reply API, served as a NATS queue group so any number of coordinators
- * share it. Each request is decoded as `unknown`, validated, and answered with `{ ok: true, ... }`
- * or `{ ok: false, error }`; a bad request is also dead-lettered. Nothing here throws past a handler.
+ * share it. Each request is decoded as `unknown` (by its content type), validated, and answered with
+ * `{ ok: true, ... }` or `{ ok: false, error }`; a bad request is also dead-lettered. Nothing here
+ * throws past a handler.
  */
 import type { Msg, Subscription } from '@nats-io/transport-node';
 import {
+  cancelTask,
+  claimSubtasks,
   ErrorCode,
+  Header,
   isTerminal,
   JetschedError,
   toErrorRecord,
   validate,
+  type ClaimReply,
   type ContentType,
   type ListReply,
-  type ListRequest,
+  type SubmitManyReply,
   type SubmitReply,
+  type SubtaskRef,
   type TaskRecord,
   type TaskReply,
-  type ApiReply,
-  decode,
-  encode,
-  WIRE_VERSION,
-  type CancelMessage,
 } from '@jetsched/protocol';
 import {
   deadLetter,
@@ -28,13 +29,21 @@ import {
   msgContentType,
   replyError,
   replyOk,
+  type ExecutorRegistry,
   type TaskStore,
   type Topology,
 } from '@jetsched/runtime';
-import { DEFAULT_LIST_LIMIT, DEFAULT_WAIT_MS, type CoordinatorConfig } from './options.js';
+import { listTasks } from './list.js';
+import type { ListIndex } from './list-index.js';
+import { DEFAULT_WAIT_MS, type CoordinatorConfig } from './options.js';
+import type { Records } from './records.js';
+import { publishStops } from './stops.js';
 import type { Submitter } from './submit.js';
 
 type Handler = (body: unknown, msg: Msg) => Promise<object>;
+
+/** How often a held `wait` re-reads the task record besides watching its events. */
+const WAIT_RECHECK_MS = 2_000;
 
 export class Api {
   private readonly routes: Map<string, Handler>;
@@ -42,23 +51,27 @@ export class Api {
   constructor(
     private readonly topo: Topology,
     private readonly store: TaskStore,
+    private readonly records: Records,
+    private readonly index: ListIndex,
     private readonly submitter: Submitter,
+    private readonly registry: ExecutorRegistry,
     private readonly cfg: CoordinatorConfig,
   ) {
     const a = topo.names.api;
     this.routes = new Map<string, Handler>([
-      [a.submit, (b, m) => this.submit(b, m.data.length)],
+      [a.submit, (b) => this.submit(b)],
       [a.submitMany, (b) => this.submitMany(b)],
       [a.get, (b) => this.get(b)],
       [a.list, (b) => this.list(b)],
       [a.cancel, (b) => this.cancel(b)],
       [a.wait, (b) => this.wait(b)],
+      [a.claim, (b) => this.claim(b)],
     ]);
   }
 
   /** Subscribes the queue group; returns the subscription (drained on close). */
   listen(): Subscription {
-    const sub = this.topo.nc.subscribe(this.topo.names.api.all, {
+    return this.topo.nc.subscribe(this.topo.names.api.all, {
       queue: this.topo.names.queueGroups.coordinator,
       callback: (err, msg) => {
         if (err) {
@@ -68,7 +81,6 @@ export class Api {
         void this.serve(msg);
       },
     });
-    return sub;
   }
 
   private async serve(msg: Msg): Promise<void> {
@@ -84,128 +96,127 @@ export class Api {
           { details: { size: msg.data.length, limit: this.cfg.maxRequestBytes } },
         );
       }
-      const body = decodeMsg(msg);
-      const reply = await route(body, msg);
+      const reply = await route(decodeMsg(msg), msg);
       if (msg.reply) replyOk(msg, reply, ct);
     } catch (err) {
       const rec = toErrorRecord(err, ErrorCode.Internal);
       if (rec.code === ErrorCode.Internal)
         this.cfg.log.error({ err, subject: msg.subject }, 'request failed');
-      if (isBadInput(rec.code)) {
-        await deadLetter(this.topo, this.cfg.log, 'api', this.cfg.id, msg, rec);
-      }
+      if (isBadInput(rec.code)) await deadLetter(this.topo, this.cfg.log, 'api', this.cfg.id, msg, rec);
       if (msg.reply) replyError(msg, rec, ct);
     }
   }
 
-  private async submit(body: unknown, size: number): Promise<SubmitReply> {
-    return this.submitter.submit(validate('submit-request', body), size);
+  private submit(body: unknown): Promise<SubmitReply> {
+    return this.submitter.submit(validate('submit-request', body));
   }
 
-  private async submitMany(body: unknown): Promise<{ results: ApiReply<SubmitReply>[] }> {
+  private async submitMany(body: unknown): Promise<SubmitManyReply> {
     const { tasks } = validate('submit-many-request', body);
-    const results = new Array<ApiReply<SubmitReply>>(tasks.length);
-    // bounded parallelism: enough to hide JetStream round trips, not enough to flood the server
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < tasks.length) {
-        const i = next++;
-        try {
-          const req = validate('submit-request', tasks[i]);
-          results[i] = { ok: true, ...(await this.submitter.submit(req, encode(req).length)) };
-        } catch (err) {
-          results[i] = { ok: false, error: toErrorRecord(err, ErrorCode.Internal) };
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(64, tasks.length) }, worker));
-    return { results };
+    return { results: await this.submitter.submitMany(tasks) };
   }
 
   private async load(id: string, includeResult: boolean | undefined): Promise<TaskReply> {
     const found = await this.store.get(id);
     if (!found) throw new JetschedError(ErrorCode.NotFound, `no task ${id}`);
-    const reply: TaskReply = { task: found.record };
-    if (includeResult && found.record.state === 'succeeded') {
-      const stored = found.record.hasResult ? await this.store.getResult(id) : undefined;
+    const task = found.record;
+    const reply: TaskReply = { task };
+    if (includeResult && task.state === 'succeeded') {
+      const stored = task.hasResult ? await this.store.getResult(id) : undefined;
       if (stored && 'ref' in stored) reply.resultRef = stored.ref;
       else reply.result = stored ? stored.value : null;
+    }
+    if (task.state === 'pending' && !this.registry.serves(task.group, task.type)) {
+      reply.waiting = `no executor in group "${task.group}" serves type "${task.type}"`;
     }
     return reply;
   }
 
-  private async get(body: unknown): Promise<TaskReply> {
+  private get(body: unknown): Promise<TaskReply> {
     const req = validate('get-request', body);
     return this.load(req.id, req.includeResult);
   }
 
-  private async list(body: unknown): Promise<ListReply> {
-    const req: ListRequest = validate('list-request', body ?? {});
-    const limit = req.limit ?? DEFAULT_LIST_LIMIT;
-    const matching: TaskRecord[] = [];
-    for await (const t of this.store.all()) {
-      if (req.state && t.state !== req.state) continue;
-      if (req.type && t.type !== req.type) continue;
-      if (req.tenant && t.tenant !== req.tenant) continue;
-      matching.push(t);
-    }
-    // newest first; the cursor is the sort key of the last task returned
-    matching.sort((x, y) => y.createdAt - x.createdAt || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
-    let start = 0;
-    if (req.cursor) {
-      const [at, id] = decodeCursor(req.cursor);
-      start = matching.findIndex((t) => t.createdAt < at || (t.createdAt === at && t.id > id));
-      if (start < 0) start = matching.length;
-    }
-    const page = matching.slice(start, start + limit);
-    const reply: ListReply = { tasks: page };
-    const last = page[page.length - 1];
-    if (last && start + limit < matching.length) reply.nextCursor = encodeCursor(last);
-    return reply;
-  }
-
-  private async cancel(body: unknown): Promise<TaskReply> {
-    const req = validate('cancel-request', body);
-    const res = await this.store.update(req.id, (cur) => {
-      if (isTerminal(cur.state)) {
-        throw new JetschedError(ErrorCode.InvalidState, `task ${req.id} is already ${cur.state}`, {
-          details: { state: cur.state },
-        });
-      }
-      const next: TaskRecord = { ...cur, state: 'cancelled', finishedAt: Date.now() };
-      if (req.reason !== undefined) next.cancelReason = req.reason;
-      return next;
-    });
-    if (!res) throw new JetschedError(ErrorCode.NotFound, `no task ${req.id}`);
-    const notice: CancelMessage = { v: WIRE_VERSION, kind: 'cancel', taskId: req.id };
-    if (req.reason !== undefined) notice.reason = req.reason;
-    this.topo.nc.publish(this.topo.names.cancelSubject(req.id), encode(notice));
-    return { task: res.record };
+  private list(body: unknown): Promise<ListReply> {
+    return listTasks(this.topo, this.store, validate('list-request', body ?? {}));
   }
 
   /**
-   * Holds the request until the task is terminal or the timeout passes. Terminal events wake it at
-   * once; it also re-reads the record every {@link WAIT_RECHECK_MS}, because a core event can be
-   * missed while this coordinator's connection moves to another server.
+   * Cancels a task: records it `cancelled`, stores its stop notice, and replies once every live
+   * executor of its group confirmed it knows (or after `cancelConfirmMs`). From then on no subtask
+   * of the task starts anywhere; running ones get their AbortSignal. Cancelling a cancelled task
+   * again is answered as the first time (and re-sends the stop notice).
+   */
+  private async cancel(body: unknown): Promise<TaskReply> {
+    const req = validate('cancel-request', body);
+    const now = Date.now();
+    const { updated } = await this.records.update([req.id], (cur) => ({
+      next: cancelTask(cur.record, req.reason, now),
+      out: undefined,
+    }));
+    const u = updated.get(req.id);
+    if (!u) throw new JetschedError(ErrorCode.NotFound, `no task ${req.id}`);
+    const task = u.stored.record;
+    if (task.state !== 'cancelled') {
+      throw new JetschedError(ErrorCode.InvalidState, `task ${req.id} is already ${task.state}`, {
+        details: { state: task.state },
+      });
+    }
+    // cancelling again re-sends the stop and the index entry (a crash may have lost them)
+    await Promise.all([this.#stopAndConfirm(task), u.changed ? undefined : this.index.add([task])]);
+    return { task };
+  }
+
+  /** Stores the stop notice and waits until the live executors of the task's group know it. */
+  async #stopAndConfirm(task: TaskRecord): Promise<void> {
+    const expected = new Set(this.registry.live(task.group).map((a) => a.id));
+    let done: () => void = () => undefined;
+    const confirmed = new Promise<void>((resolve) => (done = resolve));
+    const sub = this.topo.nc.subscribe(this.topo.names.stoppedSubject(task.id), {
+      callback: (_err, m) => {
+        expected.delete(m.string());
+        if (expected.size === 0) done();
+      },
+    });
+    try {
+      await this.topo.nc.flush();
+      await publishStops(this.topo, [task]);
+      if (expected.size === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.cfg.cancelConfirmMs)));
+      await Promise.race([confirmed, late]);
+      clearTimeout(timer);
+      if (expected.size > 0) {
+        this.cfg.log.warn(
+          { taskId: task.id, unconfirmed: [...expected] },
+          'cancel replied before every executor confirmed the stop',
+        );
+      }
+    } finally {
+      sub.unsubscribe();
+    }
+  }
+
+  /**
+   * Holds the request until the task is terminal or the timeout passes. The server republishes
+   * every change of the record as the task's event, which wakes it at once; it also re-reads the
+   * record every {@link WAIT_RECHECK_MS}, in case a core event was missed while this coordinator's
+   * connection moved to another server.
    */
   private async wait(body: unknown): Promise<TaskReply> {
     const req = validate('wait-request', body);
     const timeoutMs = req.timeoutMs ?? DEFAULT_WAIT_MS;
     const deadline = Date.now() + timeoutMs;
     let wake: (() => void) | undefined;
-    // subscribe before reading, so a completion between the two is not missed
-    const sub = this.topo.nc.subscribe(this.topo.names.eventSubject(req.id, '*'), {
+    // subscribe before reading, so a change between the two is not missed
+    const sub = this.topo.nc.subscribe(this.topo.names.eventSubject(req.id), {
       callback: (_err, m) => {
-        try {
-          if (isTerminal(validate('task-event', decode(m.data)).state)) wake?.();
-        } catch {
-          // a malformed event is not ours to judge here; keep waiting
-        }
+        const state = m.headers?.get(Header.State);
+        if (state === 'succeeded' || state === 'failed' || state === 'cancelled') wake?.();
       },
     });
     try {
       for (;;) {
-        // the result is read only once the task has succeeded, so this is one read per round
         const now = await this.load(req.id, req.includeResult);
         if (isTerminal(now.task.state)) return now;
         const left = deadline - Date.now();
@@ -231,25 +242,43 @@ export class Api {
       sub.unsubscribe();
     }
   }
-}
 
-/** How often a held `wait` re-reads the task record besides watching its events. */
-const WAIT_RECHECK_MS = 2_000;
+  /**
+   * An executor claims redelivered subtasks before running them again: granted, the delivery owns
+   * the subtask and the outcome of the delivery it replaces becomes stale.
+   */
+  private async claim(body: unknown): Promise<ClaimReply> {
+    const req = validate('claim-request', body);
+    const byTask = new Map<string, { k: number; ref: SubtaskRef }[]>();
+    req.items.forEach((it, k) => {
+      const list = byTask.get(it.taskId) ?? [];
+      list.push({ k, ref: { index: it.index, total: it.total, attempt: it.attempt, delivery: it.delivery } });
+      byTask.set(it.taskId, list);
+    });
+    const now = Date.now();
+    const { updated } = await this.records.update([...byTask.keys()], (cur) => {
+      const r = claimSubtasks(
+        cur.record,
+        (byTask.get(cur.record.id) ?? []).map((c) => c.ref),
+        now,
+      );
+      return { next: r.next, out: r.refused };
+    });
+    const results: ClaimReply['results'] = req.items.map(() => ({ granted: false, reason: 'stopped' }));
+    for (const [taskId, claims] of byTask) {
+      const refused = updated.get(taskId)?.out;
+      if (!refused) continue; // an unknown task: nothing of it may run
+      claims.forEach((c, j) => {
+        const why = refused[j];
+        results[c.k] = why === undefined ? { granted: true } : { granted: false, reason: why };
+      });
+    }
+    return { results };
+  }
+}
 
 function isBadInput(code: string): boolean {
   return (
     code === ErrorCode.BadEncoding || code === ErrorCode.BadRequest || code === ErrorCode.PayloadTooLarge
   );
-}
-
-function encodeCursor(t: TaskRecord): string {
-  return Buffer.from(`${t.createdAt}:${t.id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [number, string] {
-  const text = Buffer.from(cursor, 'base64url').toString();
-  const i = text.indexOf(':');
-  const at = Number(text.slice(0, i));
-  if (i < 0 || !Number.isFinite(at)) throw new JetschedError(ErrorCode.BadRequest, 'invalid list cursor');
-  return [at, text.slice(i + 1)];
 }

@@ -1,25 +1,25 @@
 /**
  * The coordinator actor: front door and owner of task state. Any number run at once: the API is a
- * queue group, outcomes come from one shared durable consumer, and every write is compare-and-set.
+ * queue group, outcomes and record changes come from shared durable consumers, and every record
+ * write is a compare-and-set of a next record computed by @jetsched/protocol's transitions.
  */
-import { AckPolicy } from '@nats-io/jetstream';
-import { nanos, type Subscription } from '@nats-io/transport-node';
-import { decode, validate } from '@jetsched/protocol';
+import type { Subscription } from '@nats-io/transport-node';
+import { decode, startTask, validate } from '@jetsched/protocol';
 import {
   ActorBase,
   consumeInBatches,
-  ensureConsumer,
+  ExecutorRegistry,
+  RecordCache,
   TaskStore,
   type Actor,
   type Topology,
 } from '@jetsched/runtime';
 import { Api } from './api.js';
+import { ListIndex } from './list-index.js';
 import { compileCoordinatorOptions, type CoordinatorConfig, type CoordinatorOptions } from './options.js';
 import { OutcomeRecorder } from './outcomes.js';
+import { Records } from './records.js';
 import { Submitter } from './submit.js';
-
-/** How long after its first subtask starts a task is marked `running`, unless finished by then. */
-const RUNNING_DELAY_MS = 200;
 
 export interface Coordinator extends Actor {
   readonly topology: Topology | undefined;
@@ -29,15 +29,14 @@ class CoordinatorImpl extends ActorBase<CoordinatorConfig> implements Coordinato
   protected async run(topo: Topology): Promise<void> {
     const cfg = this.cfg;
     const store = new TaskStore(topo);
-    const recorder = new OutcomeRecorder(topo, store, cfg);
-    const api = new Api(topo, store, new Submitter(topo, store, cfg), cfg);
+    const index = new ListIndex(topo);
+    const records = new Records(store, new RecordCache(), index);
+    const registry = await ExecutorRegistry.watch(topo, cfg.log);
+    this.life.onClose('executor-registry', () => registry.close());
+    const recorder = new OutcomeRecorder(topo, store, records, index, cfg);
+    const submitter = new Submitter(topo, store, records.cache, index, registry, cfg);
+    const api = new Api(topo, store, records, index, submitter, registry, cfg);
 
-    await ensureConsumer(topo.jsm, topo.names.streams.outcomes, {
-      durable_name: topo.names.consumers.coordinatorOutcomes,
-      ack_policy: AckPolicy.Explicit,
-      ack_wait: nanos(cfg.ackWaitMs),
-      max_ack_pending: 20_000,
-    });
     const consumer = await topo.js.consumers.get(
       topo.names.streams.outcomes,
       topo.names.consumers.coordinatorOutcomes,
@@ -49,45 +48,39 @@ class CoordinatorImpl extends ActorBase<CoordinatorConfig> implements Coordinato
     });
     this.life.onClose('outcomes', () => outcomes.stop());
 
-    const started = this.#watchStarted(topo, store, recorder);
+    const started = this.#watchStarted(topo, records);
     this.life.onClose('started-notices', () => started.drain());
     const apiSub = api.listen();
     this.life.onClose('api', () => apiSub.drain());
+    // the server knows every subscription before the role says it started: a request sent right
+    // after `started` finds a responder
+    await topo.nc.flush();
   }
 
   /**
-   * Executors announce a subtask start with a core `started` notice; the first one moves the task
-   * from `scheduled` to `running` if it is still unfinished {@link RUNNING_DELAY_MS} later (short
-   * tasks then skip a write and an event). Losing a notice only delays the move to the first outcome.
+   * Executors announce subtasks that have run for a while (core NATS, one notice per round); their
+   * tasks are recorded `running`. Short tasks are never announced and skip that write. Losing a
+   * notice only delays `running` to the first outcome of a task with several subtasks.
    */
-  #watchStarted(topo: Topology, store: TaskStore, recorder: OutcomeRecorder): Subscription {
-    const seen = new Set<string>();
-    const timers = new Set<NodeJS.Timeout>();
-    this.life.onClose('running-timers', () => timers.forEach(clearTimeout));
-    return topo.nc.subscribe(topo.names.subjects.progressAll, {
+  #watchStarted(topo: Topology, records: Records): Subscription {
+    return topo.nc.subscribe(topo.names.subjects.startedAll, {
       queue: topo.names.queueGroups.coordinator,
       callback: (err, msg) => {
         if (err) return;
-        let taskId: string;
+        let ids: string[];
         try {
-          const p = validate('progress-message', decode(msg.data));
-          if (p.kind !== 'started') return;
-          taskId = p.taskId;
-        } catch {
-          return; // progress notices are advisory; a bad one is ignored, not dead-lettered
+          ids = [...new Set(validate('started-notice', decode(msg.data)).items.map((i) => i.taskId))];
+        } catch (e) {
+          this.cfg.log.debug({ err: e }, 'ignored a malformed start notice');
+          return;
         }
-        if (seen.has(taskId)) return;
-        seen.add(taskId);
-        if (seen.size > 10_000) seen.clear();
-        const startedAt = Date.now();
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          if (recorder.recentlyFinished.has(taskId)) return;
-          store.transition(taskId, 'running', { startedAt }).catch((e: unknown) => {
-            this.cfg.log.warn({ err: e, taskId }, 'could not mark task running');
-          });
-        }, RUNNING_DELAY_MS);
-        timers.add(timer);
+        const now = Date.now();
+        records
+          .update(ids, (cur) => ({ next: startTask(cur.record, now, now), out: undefined }))
+          .then(({ indexFailed }) => {
+            if (indexFailed) throw indexFailed;
+          })
+          .catch((e: unknown) => this.cfg.log.warn({ err: e }, 'could not record tasks as running'));
       },
     });
   }

@@ -1,5 +1,5 @@
-/** Coordinator options: user options -> defaults -> frozen config. */
-import { compileActorConfig, type ActorConfig, type ActorOptions } from '@jetsched/runtime';
+/** Coordinator options: user options -> defaults -> validated, frozen config. */
+import { compileActorConfig, positiveInt, type ActorConfig, type ActorOptions } from '@jetsched/runtime';
 import { nanoid } from 'nanoid';
 
 /**
@@ -12,12 +12,15 @@ export type Reducer = (acc: unknown, value: unknown, index: number) => unknown;
 export const DEFAULT_MAX_REQUEST_BYTES = 768 * 1024;
 /** Most outcome messages recorded in one batch. @defaultValue 256 */
 export const DEFAULT_OUTCOME_BATCH = 256;
-/** How long a coordinator may hold outcomes before they go to another one. @defaultValue 60 s */
-export const DEFAULT_OUTCOME_ACK_WAIT_MS = 60_000;
 /** Longest a `wait` request is held. @defaultValue 30 s */
 export const DEFAULT_WAIT_MS = 30_000;
 /** Default page size of `list`. @defaultValue 100 */
 export const DEFAULT_LIST_LIMIT = 100;
+/**
+ * How long a cancel waits for the live executors of the task's group to confirm that they know of
+ * it, before it replies anyway. @defaultValue 2 s
+ */
+export const DEFAULT_CANCEL_CONFIRM_MS = 2_000;
 
 export interface CoordinatorOptions extends ActorOptions {
   reducers?: Record<string, Reducer>;
@@ -25,26 +28,26 @@ export interface CoordinatorOptions extends ActorOptions {
   maxRequestBytes?: number;
   /** @defaultValue {@link DEFAULT_OUTCOME_BATCH} */
   outcomeBatch?: number;
-  /**
-   * Ack wait of the shared outcomes consumer: how soon a dead coordinator's batch is redelivered.
-   * The consumer is shared, so the last coordinator to start sets it. @defaultValue {@link DEFAULT_OUTCOME_ACK_WAIT_MS}
-   */
-  ackWaitMs?: number;
+  /** @defaultValue {@link DEFAULT_CANCEL_CONFIRM_MS} */
+  cancelConfirmMs?: number;
 }
 
 export interface CoordinatorConfig extends ActorConfig {
   readonly reducers: Readonly<Record<string, Reducer>>;
   readonly maxRequestBytes: number;
   readonly outcomeBatch: number;
-  readonly ackWaitMs: number;
+  readonly cancelConfirmMs: number;
 }
 
 export function compileCoordinatorOptions(o: CoordinatorOptions): CoordinatorConfig {
+  for (const [type, fn] of Object.entries(o.reducers ?? {})) {
+    if (typeof fn !== 'function') throw new Error(`reducer for "${type}" is not a function`);
+  }
   return Object.freeze({
     ...compileActorConfig('coordinator', o.id ?? `coord-${nanoid(8)}`, o),
     reducers: Object.freeze({ ...(o.reducers ?? {}) }),
-    maxRequestBytes: o.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
-    outcomeBatch: o.outcomeBatch ?? DEFAULT_OUTCOME_BATCH,
-    ackWaitMs: o.ackWaitMs ?? DEFAULT_OUTCOME_ACK_WAIT_MS,
+    maxRequestBytes: positiveInt('maxRequestBytes', o.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES),
+    outcomeBatch: positiveInt('outcomeBatch', o.outcomeBatch ?? DEFAULT_OUTCOME_BATCH),
+    cancelConfirmMs: positiveInt('cancelConfirmMs', o.cancelConfirmMs ?? DEFAULT_CANCEL_CONFIRM_MS),
   });
 }

@@ -1,301 +1,370 @@
 /**
- * Recording subtask outcomes exactly once, from the outcomes stream (one durable consumer shared by
- * every coordinator), in micro-batches. A message holds one outcome, or several of one task (an
- * `outcomes` message, answering a work message that carried several subtasks).
+ * Recording outcomes exactly once. Outcome messages (each with items of many tasks, from executors,
+ * and task failures from schedulers and executors) arrive in batches from the shared durable
+ * consumer; a batch is recorded with one read of the records it needs (or none, when this
+ * coordinator wrote them lately), one window of subtask-record and result writes, and one window of
+ * task-record writes under compare-and-set. Only then are the messages acked.
  *
- * 1. each outcome is stored with create-if-absent under `<taskId>.<index>`: a redelivered or
- *    duplicated outcome finds the key taken and changes nothing;
- * 2. the task record's `done` bitmap gets the subtask's bit under compare-and-set, once per task per
- *    batch; setting a set bit is a no-op, so counts stay exact when step 2 is repeated after a crash;
- * 3. when every bit is set the task is finalized (aggregate, store result, `succeeded`); a failed
- *    subtask fails the task at once and broadcasts a cancel for its other subtasks;
- * 4. only then are the messages acked. A crash anywhere means redelivery, and steps 1-3 are
- *    idempotent, so the outcome is recorded once.
+ * What each outcome does to its task is decided by @jetsched/protocol's transitions: a duplicate
+ * counts once, a stale delivery's outcome (an executor paused past its ack wait) is refused and
+ * logged, the first failure fails the task, the last outcome finishes it.
  */
 import type { JsMsg } from '@nats-io/jetstream';
 import {
-  Bitmap,
+  completesInHand,
   decode,
   encode,
   ErrorCode,
+  failTask,
+  finishTask,
   isTerminal,
-  kindOf,
-  subtaskKey,
+  recordOutcomes,
   toErrorRecord,
   validate,
   WIRE_VERSION,
-  type CancelMessage,
   type ErrorRecord,
-  type OutcomeMessage,
-  type ProgressMessage,
+  type Finish,
+  type OutcomeBatch,
+  type OutcomeItem,
+  type Refusal,
   type SubtaskRecord,
+  type TaskFailure,
   type TaskRecord,
 } from '@jetsched/protocol';
 import {
-  createIfAbsent,
+  deadLetter,
+  failpoint,
+  isLastDelivery,
+  msgContentType,
   rejectMessage,
   type StoredTask,
   type TaskStore,
   type Topology,
 } from '@jetsched/runtime';
-import { aggregate, aggregateResults } from './aggregate.js';
+import { aggregateResults, readResults } from './aggregate.js';
 import type { CoordinatorConfig } from './options.js';
+import type { Records } from './records.js';
+import type { ListIndex } from './list-index.js';
+import { publishStops } from './stops.js';
 
 /** Redelivery delay of outcomes whose recording failed (a node died, a leader moved). */
 const RETRY_DELAY_MS = 1_000;
 
-type Finish = { ok: true; result: unknown } | { ok: false; error: ErrorRecord };
-
-/** An outcomes message's body: one outcome, or several of one task (expanded here). */
-function decodeOutcomes(data: Uint8Array): OutcomeMessage[] {
-  const body = decode(data);
-  if (kindOf(body) !== 'outcomes') return [validate('outcome-message', body)];
-  const { taskId, attempt, executor, items } = validate('outcome-batch-message', body);
-  return items.map((item) => ({ v: WIRE_VERSION, kind: 'outcome', taskId, attempt, executor, ...item }));
-}
-
-/** Each message once: a message carrying several outcomes appears once per outcome. */
-function messagesOf(items: Received[]): Set<JsMsg> {
-  return new Set(items.map((r) => r.msg));
-}
-
 interface Received {
   msg: JsMsg;
-  outcome: OutcomeMessage;
+  batch: OutcomeBatch;
+}
+
+/** What recording did to one task, for the steps after the record writes. */
+interface TaskOutcome {
+  refused: { item: OutcomeItem; why: Refusal }[];
+  from: Map<OutcomeItem, string>;
 }
 
 export class OutcomeRecorder {
-  /** Tasks this coordinator finished lately, so a late `started` notice costs no read. */
-  readonly recentlyFinished = new Set<string>();
-
   constructor(
     private readonly topo: Topology,
     private readonly store: TaskStore,
+    private readonly records: Records,
+    private readonly index: ListIndex,
     private readonly cfg: CoordinatorConfig,
   ) {}
 
-  async handleBatch(batch: JsMsg[]): Promise<void> {
-    const byTask = new Map<string, Received[]>();
-    for (const msg of batch) {
-      let outcomes: OutcomeMessage[];
+  async handleBatch(msgs: JsMsg[]): Promise<void> {
+    const good: Received[] = [];
+    for (const msg of msgs) {
       try {
-        outcomes = decodeOutcomes(msg.data);
+        good.push({ msg, batch: validate('outcome-batch', decode(msg.data, msgContentType(msg))) });
       } catch (err) {
-        await this.reject(msg, toErrorRecord(err, ErrorCode.BadRequest));
-        continue;
-      }
-      for (const outcome of outcomes) {
-        const list = byTask.get(outcome.taskId) ?? [];
-        list.push({ msg, outcome });
-        byTask.set(outcome.taskId, list);
+        await this.#reject(msg, toErrorRecord(err, ErrorCode.BadRequest));
       }
     }
-    await Promise.all([...byTask].map(([taskId, items]) => this.recordForTask(taskId, items)));
+    if (good.length === 0) return;
+    try {
+      await this.#record(good);
+      for (const r of good) r.msg.ack();
+    } catch (err) {
+      this.cfg.log.warn(
+        { err, messages: good.length },
+        'recording outcomes failed; recording each task on its own',
+      );
+      // one task whose outcomes cannot be recorded must not hold back the others: each task of each
+      // message on its own; a message is acked once every task in it is recorded
+      for (const r of good) {
+        const e = await this.#recordEachTask(r);
+        if (e === undefined) r.msg.ack();
+        else await this.#failed(r, e);
+      }
+    }
   }
 
-  private reject(msg: JsMsg, reason: ErrorRecord): Promise<void> {
+  /** Records the tasks of one message one at a time; returns the first failure, if any. */
+  async #recordEachTask(r: Received): Promise<unknown> {
+    const ids = new Set([
+      ...(r.batch.items ?? []).map((i) => i.taskId),
+      ...(r.batch.failures ?? []).map((f) => f.taskId),
+    ]);
+    let first: unknown;
+    for (const id of ids) {
+      const batch: OutcomeBatch = {
+        ...r.batch,
+        items: (r.batch.items ?? []).filter((i) => i.taskId === id),
+        failures: (r.batch.failures ?? []).filter((f) => f.taskId === id),
+      };
+      try {
+        await this.#record([{ msg: r.msg, batch }]);
+      } catch (err) {
+        this.cfg.log.warn({ err, taskId: id }, 'recording the outcomes of a task failed');
+        first ??= err;
+      }
+    }
+    return first;
+  }
+
+  #reject(msg: JsMsg, reason: ErrorRecord): Promise<void> {
     return rejectMessage(this.topo, this.cfg.log, 'outcomes', this.cfg.id, msg, reason);
   }
 
-  private async recordForTask(taskId: string, items: Received[]): Promise<void> {
-    try {
-      const found = await this.store.get(taskId);
-      if (!found) {
-        for (const { msg } of items) {
-          await this.reject(msg, {
-            code: ErrorCode.NotFound,
-            message: `no task ${taskId}`,
-            retryable: false,
-          });
-        }
-        return;
-      }
-      const task = found.record;
-      if (isTerminal(task.state)) {
-        // late or duplicate outcomes of a finished task change nothing
-        for (const msg of messagesOf(items)) msg.ack();
-        return;
-      }
-      // a message with an index out of range is refused whole, the rest of it included
-      const total = task.subtasks?.total ?? 0;
-      const refused = new Map<JsMsg, number>();
-      for (const r of items) if (r.outcome.index >= total) refused.set(r.msg, r.outcome.index);
-      for (const [msg, index] of refused) {
-        await this.reject(msg, {
-          code: ErrorCode.BadRequest,
-          message: `subtask index ${index} out of range for task ${taskId} with ${total} subtasks`,
-          retryable: false,
-        });
-      }
-      const valid = items.filter((r) => !refused.has(r.msg));
-      const outcomes = valid.map((r) => r.outcome);
-      const finish = await this.finishInHand(task, outcomes);
-      // subtask records and the result must be stored before the bits are set; not one after another
-      await Promise.all([
-        ...valid.map((r) => this.storeSubtask(r.outcome)),
-        finish?.ok && task.aggregate.kind !== 'none'
-          ? this.store.putResult(taskId, finish.result)
-          : undefined,
-      ]);
-      const updated = await this.markDone(found, outcomes, finish);
-      if (updated && !isTerminal(updated.state)) {
-        const c = updated.subtasks;
-        if (c && c.succeeded + c.failed === c.total) await this.finalize(updated);
-        else if (c) this.progress(updated);
-      }
-      for (const msg of messagesOf(valid)) msg.ack();
-    } catch (err) {
-      // every step above repeats safely: have the batch redelivered soon, not after a whole ack wait
-      this.cfg.log.warn({ err, taskId }, 'recording outcomes failed; will retry');
-      for (const msg of messagesOf(items)) msg.nak(RETRY_DELAY_MS);
+  /** A message that could not be recorded: again later, or, on its last delivery, given up. */
+  async #failed(r: Received, err: unknown): Promise<void> {
+    if (!isLastDelivery(r.msg, this.topo.manifest.consumers.outcomes.maxDeliver)) {
+      this.cfg.log.warn({ err, subject: r.msg.subject }, 'recording an outcome message failed; will retry');
+      r.msg.nak(RETRY_DELAY_MS * r.msg.info.deliveryCount);
+      return;
     }
-  }
-
-  private async storeSubtask(o: OutcomeMessage): Promise<void> {
-    const rec: SubtaskRecord = {
-      v: WIRE_VERSION,
-      taskId: o.taskId,
-      index: o.index,
-      attempt: o.attempt,
-      ok: o.ok,
-      executor: o.executor,
-      startedAt: o.startedAt,
-      finishedAt: o.finishedAt,
+    const error: ErrorRecord = {
+      code: ErrorCode.MaxDeliveries,
+      message: `outcomes could not be recorded after ${r.msg.info.deliveryCount} deliveries: ${(err as Error).message}`,
+      retryable: false,
     };
-    if (o.ok) rec.result = o.result;
-    else rec.error = o.error;
-    await createIfAbsent(this.topo.kv.subtasks, subtaskKey(o.taskId, o.index), encode(rec));
+    // the tasks it names fail with a readable error rather than wait for outcomes that never land
+    const ids = new Set([
+      ...(r.batch.items ?? []).map((i) => i.taskId),
+      ...(r.batch.failures ?? []).map((f) => f.taskId),
+    ]);
+    try {
+      await this.failTasks([...ids].map((taskId) => ({ taskId, error })));
+    } catch (e) {
+      this.cfg.log.error(
+        { err: e, tasks: [...ids] },
+        'could not fail the tasks of an outcome message given up',
+      );
+    }
+    await this.#reject(r.msg, error);
   }
 
-  /**
-   * The task's result when this batch has everything it takes: no results at all (`aggregate:
-   * none`), or the outcome of every subtask. Then the task finishes in the same compare-and-set that
-   * records the outcomes, without reading results back. Undefined otherwise, or on a failed outcome.
-   */
-  private async finishInHand(task: TaskRecord, outcomes: OutcomeMessage[]): Promise<Finish | undefined> {
-    if (outcomes.some((o) => !o.ok)) return undefined;
-    if (task.aggregate.kind === 'none') return { ok: true, result: null };
-    const total = task.subtasks?.total ?? 0;
-    const results = new Array<unknown>(total);
-    const seen = new Set<number>();
-    // an outcome for a subtask recorded before (a re-run) may differ from the stored one: read back
-    const done = task.subtasks ? Bitmap.decode(task.subtasks.done) : undefined;
-    if (outcomes.some((o) => done?.has(o.index))) return undefined;
-    for (const o of outcomes) {
-      if (o.ok) {
-        results[o.index] = o.result;
-        seen.add(o.index);
+  /** Fails tasks that cannot go on (split failed, gave up), and stops their queued work. */
+  async failTasks(failures: readonly TaskFailure[]): Promise<void> {
+    const byTask = new Map<string, ErrorRecord>();
+    for (const f of failures) if (!byTask.has(f.taskId)) byTask.set(f.taskId, f.error);
+    const now = Date.now();
+    const { updated, indexFailed } = await this.records.update([...byTask.keys()], (cur) => ({
+      next: failTask(cur.record, byTask.get(cur.record.id) as ErrorRecord, now),
+      out: undefined,
+    }));
+    const failed = [...updated.values()].filter((u) => u.changed).map((u) => u.stored.record);
+    for (const t of failed) this.cfg.log.warn({ taskId: t.id, type: t.type, error: t.error }, 'task failed');
+    await publishStops(this.topo, failed);
+    if (indexFailed) throw indexFailed;
+  }
+
+  async #record(received: Received[]): Promise<void> {
+    const items = new Map<string, OutcomeItem[]>();
+    const failures: TaskFailure[] = [];
+    const from = new Map<OutcomeItem, string>();
+    for (const { batch } of received) {
+      for (const item of batch.items ?? []) {
+        const list = items.get(item.taskId) ?? [];
+        list.push(item);
+        items.set(item.taskId, list);
+        from.set(item, batch.from);
       }
+      failures.push(...(batch.failures ?? []));
     }
-    if (seen.size !== total) return undefined;
-    try {
-      return { ok: true, result: await aggregateResults(task, results, this.cfg.reducers) };
-    } catch (err) {
-      return { ok: false, error: toErrorRecord(err, ErrorCode.ReduceFailed) };
-    }
-  }
-
-  /**
-   * Sets the done bits under CAS, starting from the record already read. Fails the task on the
-   * first failed subtask; completes it when the last bit is set and `finish` has the result.
-   */
-  private async markDone(
-    found: StoredTask,
-    outcomes: OutcomeMessage[],
-    finish: Finish | undefined,
-  ): Promise<TaskRecord | undefined> {
-    const taskId = found.record.id;
-    let failedNow: OutcomeMessage | undefined;
-    const res = await this.store.update(
-      taskId,
-      (cur) => {
-        if (isTerminal(cur.state) || !cur.subtasks) return undefined;
-        const done = Bitmap.decode(cur.subtasks.done);
-        let { succeeded, failed } = cur.subtasks;
-        failedNow = undefined;
-        for (const o of outcomes) {
-          if (!done.set(o.index)) continue;
-          if (o.ok) succeeded++;
-          else {
-            failed++;
-            failedNow ??= o;
-          }
-        }
-        if (succeeded === cur.subtasks.succeeded && failed === cur.subtasks.failed) return undefined;
-        const now = Date.now();
-        const next: TaskRecord = {
-          ...cur,
-          subtasks: { ...cur.subtasks, done: done.encode(), succeeded, failed },
-        };
-        next.startedAt ??= Math.min(...outcomes.map((o) => o.startedAt));
-        if (failedNow && !failedNow.ok) {
-          next.state = 'failed';
-          next.finishedAt = now;
-          next.error = {
-            ...failedNow.error,
-            details: { subtask: failedNow.index, cause: failedNow.error.details ?? null },
-          };
-        } else if (finish && succeeded === cur.subtasks.total) {
-          next.finishedAt = now;
-          if (finish.ok) {
-            next.state = 'succeeded';
-            next.hasResult = cur.aggregate.kind !== 'none';
-          } else {
-            next.state = 'failed';
-            next.error = finish.error;
-          }
-        } else if (next.state === 'scheduled') {
-          next.state = 'running';
-        }
-        return next;
+    const now = Date.now();
+    const outcomes = new Map<string, TaskOutcome>();
+    const { updated, missing, unreadable, indexFailed } = await this.records.update(
+      [...items.keys()],
+      async (cur) => {
+        const its = items.get(cur.record.id) ?? [];
+        const d = await this.#decide(cur, its, from, now);
+        outcomes.set(cur.record.id, { refused: d.refused, from });
+        return d;
       },
-      found,
     );
-    if (!res) return undefined;
-    if (res.changed && isTerminal(res.record.state)) this.#finished(taskId);
-    if (res.changed && res.record.state === 'failed') this.broadcastCancel(taskId, 'a subtask failed');
-    return res.record;
+    await failpoint('coordinator.after-record-write');
+    await this.#reportUnknown(received, [...missing, ...unreadable.keys()]);
+    const stopped: TaskRecord[] = [];
+    const late: TaskRecord[] = [];
+    const awaiting: StoredTask[] = [];
+    for (const [id, u] of updated) {
+      const rec = u.stored.record;
+      this.#logRefused(id, rec, outcomes.get(id));
+      if (u.changed && isTerminal(rec.state)) this.#logEnd(rec);
+      // outcomes of a task that ended already: a redelivery after a crash between the record write
+      // and what follows it, or work still running; say stop again, and index the end again
+      const isLate = outcomes.get(id)?.refused.some((r) => r.why === 'stopped') ?? false;
+      if ((u.changed && isTerminal(rec.state)) || isLate) stopped.push(rec);
+      if (isLate) late.push(rec);
+      const c = rec.subtasks;
+      if (!isTerminal(rec.state) && c && c.succeeded === c.total) awaiting.push(u.stored);
+    }
+    if (failures.length > 0) await this.failTasks(failures);
+    await Promise.all([publishStops(this.topo, stopped), this.index.add(late)]);
+    await Promise.all(awaiting.map((s) => this.#finalize(s)));
+    // the records are stored; a lost index page brings the messages back, to be indexed as late
+    if (indexFailed) throw indexFailed;
   }
 
-  private async finalize(task: TaskRecord): Promise<void> {
-    let result: unknown;
+  /** What the outcomes of one task do to its record, and what must be stored before it. */
+  async #decide(cur: StoredTask, items: OutcomeItem[], from: Map<OutcomeItem, string>, now: number) {
+    const task = cur.record;
+    await failpoint(`coordinator.record.${task.type}`);
+    let finish: Finish | undefined;
+    let result: { value: unknown } | undefined;
+    if (completesInHand(task, items)) {
+      const r = await this.#aggregateInHand(task, items);
+      finish = r.finish;
+      result = r.result;
+    }
+    const res = recordOutcomes(task, items, now, finish);
+    const refused = res.refused.flatMap((why, k) => (why ? [{ item: items[k] as OutcomeItem, why }] : []));
+    const total = res.next?.subtasks?.total ?? task.subtasks?.total ?? 0;
+    const keep: SubtaskRecord[] = [];
+    res.refused.forEach((why, k) => {
+      const o = items[k] as OutcomeItem;
+      // a one-subtask task keeps its result in the results bucket; its subtask record only on failure
+      if (why === undefined && (total > 1 || !o.ok)) keep.push(subtaskRecord(o, from.get(o) ?? ''));
+    });
+    const finishing = res.next !== undefined && res.next.state === 'succeeded' && result !== undefined;
+    return {
+      next: res.next,
+      before: async (): Promise<void> => {
+        await Promise.all([
+          this.store.putSubtasks(keep),
+          finishing
+            ? this.store.putResults([{ id: task.id, value: (result as { value: unknown }).value }])
+            : undefined,
+        ]);
+      },
+      refused,
+      out: undefined,
+    };
+  }
+
+  /** Aggregates the results in hand of a task this batch completes. */
+  async #aggregateInHand(
+    task: TaskRecord,
+    items: OutcomeItem[],
+  ): Promise<{ finish: Finish; result?: { value: unknown } }> {
+    if (task.aggregate.kind === 'none') return { finish: { ok: true, hasResult: false } };
+    const total = items[0]?.total ?? 0;
+    const results = new Array<unknown>(total);
+    for (const o of items) if (o.ok) results[o.index] = o.result;
     try {
-      result = await aggregate(this.topo, task, this.cfg.reducers);
+      const value = await aggregateResults(task, results, this.cfg.reducers);
+      return { finish: { ok: true, hasResult: true }, result: { value } };
+    } catch (err) {
+      return { finish: { ok: false, error: toErrorRecord(err, ErrorCode.ReduceFailed) } };
+    }
+  }
+
+  /** Ends a task whose every subtask succeeded over several batches: read back, aggregate, finish. */
+  async #finalize(s: StoredTask): Promise<void> {
+    let finish: Finish;
+    let value: unknown;
+    try {
+      value =
+        s.record.aggregate.kind === 'none'
+          ? null
+          : await aggregateResults(s.record, await readResults(this.topo, s.record), this.cfg.reducers);
+      finish = { ok: true, hasResult: s.record.aggregate.kind !== 'none' };
     } catch (err) {
       const error = toErrorRecord(err, ErrorCode.Internal);
       if (error.retryable) throw err;
-      await this.store.transition(task.id, 'failed', { finishedAt: Date.now(), error });
-      return;
+      finish = { ok: false, error };
     }
-    await this.store.putResult(task.id, result);
-    const res = await this.store.transition(task.id, 'succeeded', {
-      finishedAt: Date.now(),
-      hasResult: true,
-    });
-    if (res?.changed) this.#finished(task.id);
+    if (finish.ok && finish.hasResult) await this.store.putResults([{ id: s.record.id, value }]);
+    const now = Date.now();
+    const { updated, indexFailed } = await this.records.update([s.record.id], (cur) => ({
+      next: finishTask(cur.record, finish, now),
+      out: undefined,
+    }));
+    const u = updated.get(s.record.id);
+    if (u?.changed) {
+      this.#logEnd(u.stored.record);
+      await publishStops(this.topo, [u.stored.record]);
+    }
+    if (indexFailed) throw indexFailed;
   }
 
-  #finished(taskId: string): void {
-    if (this.recentlyFinished.size >= 10_000) this.recentlyFinished.clear();
-    this.recentlyFinished.add(taskId);
+  /** Outcomes naming tasks that do not exist are dead-lettered (the rest of their message is recorded). */
+  async #reportUnknown(received: Received[], ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const unknown = new Set(ids);
+    for (const { msg, batch } of received) {
+      const items = (batch.items ?? []).filter((i) => unknown.has(i.taskId));
+      if (items.length === 0) continue;
+      const data = encode({ v: WIRE_VERSION, kind: 'outcomes', from: batch.from, items });
+      await deadLetter(
+        this.topo,
+        this.cfg.log,
+        'outcomes',
+        this.cfg.id,
+        { subject: msg.subject, data },
+        {
+          code: ErrorCode.NotFound,
+          message: `no task ${[...new Set(items.map((i) => i.taskId))].join(', ')}`,
+          retryable: false,
+        },
+      );
+    }
   }
 
-  private progress(task: TaskRecord): void {
-    const c = task.subtasks;
-    if (!c) return;
-    const p: ProgressMessage = {
-      v: WIRE_VERSION,
-      kind: 'subtasks',
-      taskId: task.id,
-      total: c.total,
-      succeeded: c.succeeded,
-      failed: c.failed,
-    };
-    this.topo.nc.publish(this.topo.names.progressSubject(task.id), encode(p));
+  #logRefused(taskId: string, rec: TaskRecord, o: TaskOutcome | undefined): void {
+    for (const { item, why } of o?.refused ?? []) {
+      const fields = {
+        taskId,
+        type: rec.type,
+        subtask: item.index,
+        attempt: item.attempt,
+        delivery: item.delivery,
+        executor: o?.from.get(item),
+      };
+      if (why === 'stale')
+        this.cfg.log.warn(
+          fields,
+          'rejected the outcome of a stale delivery: a later delivery owns the subtask',
+        );
+      else if (why === 'out-of-range')
+        this.cfg.log.warn(
+          { ...fields, total: item.total },
+          'rejected an outcome for a subtask the task does not have',
+        );
+      else this.cfg.log.debug({ ...fields, why }, 'ignored an outcome');
+    }
   }
 
-  broadcastCancel(taskId: string, reason: string): void {
-    const notice: CancelMessage = { v: WIRE_VERSION, kind: 'cancel', taskId, reason };
-    this.topo.nc.publish(this.topo.names.cancelSubject(taskId), encode(notice));
+  #logEnd(rec: TaskRecord): void {
+    if (rec.state === 'failed')
+      this.cfg.log.warn({ taskId: rec.id, type: rec.type, error: rec.error }, 'task failed');
+    else this.cfg.log.debug({ taskId: rec.id, type: rec.type, state: rec.state }, 'task finished');
   }
+}
+
+function subtaskRecord(o: OutcomeItem, executor: string): SubtaskRecord {
+  const rec: SubtaskRecord = {
+    v: WIRE_VERSION,
+    taskId: o.taskId,
+    index: o.index,
+    attempt: o.attempt,
+    delivery: o.delivery,
+    ok: o.ok,
+    executor,
+    startedAt: o.startedAt,
+    finishedAt: o.finishedAt,
+  };
+  if (o.ok) rec.result = o.result;
+  else rec.error = o.error;
+  return rec;
 }

@@ -1,10 +1,14 @@
 /**
- * Task intake: validate, apply the idempotency key, record the task as `pending`, hand it to the
- * schedulers on the sched stream. Every step is safe to repeat; see docs/architecture.md "Submit".
+ * Task intake: validate, apply idempotency keys, record each task `pending`, and hand the tasks to
+ * the schedulers. Submits that arrive while a round is being written are written together in the
+ * next round (group commit): a `submit_many` of 1,000 tasks is 1,000 record writes in one window
+ * and a handful of hand-off messages, and a lone submit is written at once.
+ *
+ * A reply goes out only once the record and the hand-off are stored. See docs/architecture.md.
  */
-import { headers } from '@nats-io/transport-node';
 import {
   countSubtasks,
+  createTask,
   DEFAULT_GROUP,
   DEFAULT_TENANT,
   decodeJson,
@@ -13,16 +17,36 @@ import {
   ErrorCode,
   Header,
   idempotencyKvKey,
+  itemsMsgId,
   JetschedError,
   newTaskId,
+  packMessages,
+  packMap,
+  packWithItems,
+  toErrorRecord,
+  validate,
   WIRE_VERSION,
-  type SchedMessage,
+  type ApiReply,
   type SubmitReply,
   type SubmitRequest,
   type TaskRecord,
 } from '@jetsched/protocol';
-import { createIfAbsent, publishDeduped, type TaskStore, type Topology } from '@jetsched/runtime';
+import {
+  GroupCommit,
+  maxBodyBytes,
+  toError,
+  SIGNATURE_HEADER,
+  type ExecutorRegistry,
+  type OutMsg,
+  type RecordCache,
+  type TaskStore,
+  type Topology,
+} from '@jetsched/runtime';
+import type { ListIndex } from './list-index.js';
 import type { CoordinatorConfig } from './options.js';
+
+/** Submit rounds written at once. */
+const COMMIT_CONCURRENCY = 4;
 
 /** Semantic checks the schema cannot express. Throws BAD_REQUEST. */
 export function checkSubmission(req: SubmitRequest, cfg: CoordinatorConfig): void {
@@ -42,98 +66,282 @@ export function checkSubmission(req: SubmitRequest, cfg: CoordinatorConfig): voi
   }
 }
 
-function newRecord(id: string, req: SubmitRequest, payloadBytes: number): TaskRecord {
-  const now = Date.now();
-  const rec: TaskRecord = {
-    v: WIRE_VERSION,
-    id,
-    type: req.type,
-    group: req.group ?? DEFAULT_GROUP,
-    priority: req.priority ?? 5,
-    tenant: req.tenant ?? DEFAULT_TENANT,
-    split: req.split ?? { kind: 'none' },
-    aggregate: req.aggregate ?? { kind: 'collect' },
-    payloadBytes,
-    state: 'pending',
-    createdAt: now,
-    updatedAt: now,
-  };
-  if (req.idempotencyKey !== undefined) rec.idempotencyKey = req.idempotencyKey;
-  if (req.timeoutMs !== undefined) rec.timeoutMs = req.timeoutMs;
-  if (req.subtasksPerMessage !== undefined) rec.subtasksPerMessage = req.subtasksPerMessage;
-  if (req.metadata !== undefined) rec.metadata = req.metadata;
-  return rec;
+/** Subtasks a task has, when the coordinator can tell at submit (a built-in split of an inline payload). */
+function knownTotal(req: SubmitRequest): number | undefined {
+  const split = req.split ?? { kind: 'none' };
+  if (split.kind === 'custom') return undefined;
+  if (split.kind === 'none') return 1;
+  if (split.kind === 'range') return countSubtasks(split, undefined);
+  return req.payload === undefined ? undefined : countSubtasks(split, req.payload);
+}
+
+interface Entry {
+  req: SubmitRequest;
 }
 
 export class Submitter {
+  readonly #commit = new GroupCommit<Entry, ApiReply<SubmitReply>>((e) => this.#round(e), COMMIT_CONCURRENCY);
+
   constructor(
     private readonly topo: Topology,
     private readonly store: TaskStore,
+    private readonly cache: RecordCache,
+    private readonly index: ListIndex,
+    private readonly registry: ExecutorRegistry,
     private readonly cfg: CoordinatorConfig,
   ) {}
 
-  async submit(req: SubmitRequest, payloadBytes: number): Promise<SubmitReply> {
+  /** Submits one validated request; throws its error. */
+  async submit(req: SubmitRequest): Promise<SubmitReply> {
     checkSubmission(req, this.cfg);
-    let id = newTaskId();
-    if (req.idempotencyKey !== undefined) {
-      const key = idempotencyKvKey(req.tenant ?? DEFAULT_TENANT, req.idempotencyKey);
-      const won = await createIfAbsent(
-        this.topo.kv.idempotency,
-        key,
-        encodeJson({ taskId: id, at: Date.now() }),
-      );
-      if (won === null) {
-        const entry = await this.topo.kv.idempotency.get(key);
-        const prior =
-          entry?.operation === 'PUT' ? (decodeJson(entry.value) as { taskId?: unknown }) : undefined;
-        if (typeof prior?.taskId !== 'string') {
-          throw new JetschedError(ErrorCode.Internal, 'idempotency record is unreadable', {
-            retryable: true,
-          });
-        }
-        id = prior.taskId;
-        // The first submit may have died between claiming the key and recording the task: finish
-        // its work with this request (same key, same task) so the id we return is real.
-        const existing = await this.store.get(id);
-        if (!existing) await this.record(newRecord(id, req, payloadBytes), req);
-        else if (existing.record.state === 'pending') await this.handOff(existing, req);
-        return { id, duplicate: true };
-      }
-    }
-    await this.record(newRecord(id, req, payloadBytes), req);
-    return { id, duplicate: false };
+    const r = await this.#commit.add({ req });
+    if (!r.ok) throw JetschedError.fromRecord(r.error);
+    return { id: r.id, duplicate: r.duplicate };
   }
 
-  private async record(rec: TaskRecord, req: SubmitRequest): Promise<void> {
-    const created = await this.store.create(rec);
-    // a record that exists already (a retried submit) is handed off without a base to compare with
-    await Promise.all([
-      created ? this.store.publishEvent(rec) : undefined,
-      this.handOff(created ?? { record: rec }, req),
-    ]);
+  /** Submits many requests, each validated on its own: one bad task does not refuse the others. */
+  async submitMany(tasks: readonly unknown[]): Promise<ApiReply<SubmitReply>[]> {
+    const out = new Array<ApiReply<SubmitReply>>(tasks.length);
+    const valid: { i: number; req: SubmitRequest }[] = [];
+    tasks.forEach((t, i) => {
+      try {
+        const req = validate('submit-request', t);
+        checkSubmission(req, this.cfg);
+        valid.push({ i, req });
+      } catch (err) {
+        out[i] = { ok: false, error: toErrorRecord(err, ErrorCode.BadRequest) };
+      }
+    });
+    const results = await this.#commit.addAll(valid.map((v) => ({ req: v.req })));
+    valid.forEach((v, k) => (out[v.i] = results[k] as ApiReply<SubmitReply>));
+    return out;
+  }
+
+  /** One round: idempotency keys, then records, then hand-offs; one result per entry. */
+  async #round(entries: Entry[]): Promise<ApiReply<SubmitReply>[]> {
+    const results = new Array<ApiReply<SubmitReply> | undefined>(entries.length);
+    const fail = (i: number, err: unknown): void => {
+      results[i] = { ok: false, error: toErrorRecord(err, ErrorCode.Internal) };
+    };
+    const ids = entries.map(() => newTaskId());
+    entries.forEach((e, i) => {
+      const group = e.req.group ?? DEFAULT_GROUP;
+      if (e.req.requireExecutor && !this.registry.serves(group, e.req.type)) {
+        fail(
+          i,
+          new JetschedError(
+            ErrorCode.NoExecutor,
+            `no executor in group "${group}" serves type "${e.req.type}"`,
+          ),
+        );
+      }
+    });
+    await this.#claimKeys(entries, ids, results);
+
+    // inputs are encoded once: their size goes in the record, their bytes in the hand-off
+    const fresh = entries.map((_, i) => i).filter((i) => results[i] === undefined);
+    const inputs = fresh.map((i) => encodeInput((entries[i] as Entry).req));
+    const records: TaskRecord[] = fresh.map((i, k) => {
+      const req = (entries[i] as Entry).req;
+      const total = knownTotal(req);
+      return createTask({
+        id: ids[i] as string,
+        request: req,
+        payloadBytes: inputs[k]?.bytes.length ?? 0,
+        ...(total === undefined ? {} : { total }),
+        now: Date.now(),
+      });
+    });
+    // new tasks are indexed as pending in the same window; a lost page only delays their listing
+    const { results: written, alongsideFailed } = await this.store.write(
+      records.map((record) => ({ record, expect: 0 })),
+      this.index.pages(records),
+    );
+    if (alongsideFailed)
+      this.cfg.log.warn({ err: alongsideFailed }, 'could not index submitted tasks as pending');
+    const recorded: number[] = [];
+    written.forEach((w, k) => {
+      const i = fresh[k] as number;
+      if (w.ok) {
+        this.cache.set({ record: records[k] as TaskRecord, revision: w.revision });
+        recorded.push(k);
+      } else
+        fail(
+          i,
+          new JetschedError(ErrorCode.Internal, `could not record the task: ${w.error.message}`, {
+            retryable: true,
+          }),
+        );
+    });
+
+    const handedOff = await this.handOff(
+      recorded.map((k) => ({ record: records[k] as TaskRecord, input: inputs[k] })),
+    );
+    recorded.forEach((k, n) => {
+      const i = fresh[k] as number;
+      const err = handedOff[n];
+      if (err) fail(i, err);
+      else results[i] = { ok: true, id: ids[i] as string, duplicate: false };
+    });
+    return results.map(
+      (r) => r ?? { ok: false, error: toErrorRecord(new Error('not submitted'), ErrorCode.Internal) },
+    );
   }
 
   /**
-   * Publishes the task to the schedulers, with the record and its revision when known so that the
-   * scheduler starts its compare-and-set without a read. The dedupe id makes a repeat within the
-   * window a no-op.
+   * Claims idempotency keys (create-if-absent, per tenant). Entries of one round with the same key
+   * follow the first. An entry whose key was taken before becomes a duplicate of the first task; if
+   * that task's record never got written (its submit died), this request finishes the job with the
+   * same id.
    */
-  private async handOff(task: { record: TaskRecord; revision?: number }, req: SubmitRequest): Promise<void> {
-    const rec = task.record;
-    const msg: SchedMessage = { v: WIRE_VERSION, kind: 'task', taskId: rec.id };
-    if (task.revision !== undefined) {
-      msg.record = rec;
-      msg.revision = task.revision;
-    }
-    if (req.payload !== undefined) msg.payload = req.payload;
-    if (req.payloadRef !== undefined) msg.payloadRef = req.payloadRef;
-    const h = headers();
-    h.set(Header.TaskId, rec.id);
-    h.set(Header.TaskType, rec.type);
-    h.set(Header.Group, rec.group);
-    await publishDeduped(this.topo.js, this.topo.names.schedSubject(rec.id), encode(msg), {
-      msgID: rec.id,
-      headers: h,
+  async #claimKeys(
+    entries: Entry[],
+    ids: string[],
+    results: (ApiReply<SubmitReply> | undefined)[],
+  ): Promise<void> {
+    const byKey = new Map<string, number[]>();
+    entries.forEach((e, i) => {
+      if (e.req.idempotencyKey === undefined || results[i] !== undefined) return;
+      const key = idempotencyKvKey(e.req.tenant ?? DEFAULT_TENANT, e.req.idempotencyKey);
+      byKey.set(key, [...(byKey.get(key) ?? []), i]);
     });
+    if (byKey.size === 0) return;
+    const keys = [...byKey.keys()];
+    const leader = (key: string): number => (byKey.get(key) as number[])[0] as number;
+    const claimed = await this.topo.publisher.publishAll(
+      keys.map((key) => ({
+        subject: `$KV.${this.topo.names.buckets.idempotency}.${key}`,
+        data: encodeJson({ taskId: ids[leader(key)], at: Date.now() }),
+        expectLastSubjectSeq: 0,
+      })),
+    );
+    await Promise.all(
+      keys.map(async (key, k) => {
+        const members = byKey.get(key) as number[];
+        const [first, ...followers] = members as [number, ...number[]];
+        const r = claimed[k];
+        try {
+          if (r?.ok) {
+            // the first goes on as a new task; the rest of the round are its duplicates
+            for (const i of followers) results[i] = { ok: true, id: ids[first] as string, duplicate: true };
+            return;
+          }
+          if (!r) throw new Error('no publish result');
+          if (!r.error.isConflict) throw toError(r.error);
+          const entry = await this.topo.kv.idempotency.get(key);
+          const prior =
+            entry?.operation === 'PUT' ? (decodeJson(entry.value) as { taskId?: unknown }) : undefined;
+          if (typeof prior?.taskId !== 'string') {
+            throw new JetschedError(ErrorCode.Internal, 'idempotency record is unreadable', {
+              retryable: true,
+            });
+          }
+          if (!(await this.store.get(prior.taskId)))
+            await this.#recordLate(prior.taskId, (entries[first] as Entry).req);
+          for (const i of members) results[i] = { ok: true, id: prior.taskId, duplicate: true };
+        } catch (err) {
+          for (const i of members) results[i] = { ok: false, error: toErrorRecord(err, ErrorCode.Internal) };
+        }
+      }),
+    );
   }
+
+  /** Records and hands off a task whose first submit claimed its key and died before recording it. */
+  async #recordLate(id: string, req: SubmitRequest): Promise<void> {
+    const input = encodeInput(req);
+    const total = knownTotal(req);
+    const record = createTask({
+      id,
+      request: req,
+      payloadBytes: input?.bytes.length ?? 0,
+      ...(total === undefined ? {} : { total }),
+      now: Date.now(),
+    });
+    const {
+      results: [w],
+    } = await this.store.write([{ record, expect: 0 }], this.index.pages([record]));
+    if (w && !w.ok && !w.conflict) throw w.error;
+    const [err] = await this.handOff([{ record, input }]);
+    if (err) throw err;
+  }
+
+  /**
+   * Publishes tasks to their groups' schedulers, as few messages as fit the server's max_payload,
+   * each with the records as written and a signature, so that a scheduler need not read them back.
+   * Returns an error per task whose hand-off was not stored (undefined when it was).
+   */
+  async handOff(
+    tasks: readonly { record: TaskRecord; input: Input | undefined }[],
+  ): Promise<(Error | undefined)[]> {
+    const errors = new Array<Error | undefined>(tasks.length);
+    const items = tasks.map((t) =>
+      packMap([
+        ['id', encode(t.record.id)],
+        ...(t.input ? [[t.input.key, t.input.bytes] as const] : []),
+        ['record', encode(t.record)],
+      ]),
+    );
+    const byGroup = new Map<string, number[]>();
+    tasks.forEach((t, i) => {
+      const list = byGroup.get(t.record.group) ?? [];
+      list.push(i);
+      byGroup.set(t.record.group, list);
+    });
+    const msgs: { msg: OutMsg; members: number[] }[] = [];
+    const max = maxBodyBytes(this.topo.nc);
+    for (const [group, members] of byGroup) {
+      const packs = packMessages(
+        members.map((i) => ({ size: (items[i] as Uint8Array).length })),
+        Number.MAX_SAFE_INTEGER,
+        max,
+      );
+      for (const pack of packs) {
+        const idx = pack.map((k) => members[k] as number);
+        const ids = idx.map((i) => (tasks[i] as { record: TaskRecord }).record.id);
+        const data = packWithItems(
+          { v: WIRE_VERSION, kind: 'sched' },
+          'tasks',
+          idx.map((i) => items[i] as Uint8Array),
+        );
+        msgs.push({
+          members: idx,
+          msg: {
+            subject: this.topo.names.schedSubject(group),
+            data,
+            headers: [
+              [Header.Items, String(idx.length)],
+              [Header.TaskId, ids[0] as string],
+              [SIGNATURE_HEADER, this.topo.signer.sign(data)],
+            ],
+            msgId: itemsMsgId('sched', ids),
+          },
+        });
+      }
+    }
+    const published = await this.topo.publisher.publishAll(msgs.map((m) => m.msg));
+    published.forEach((r, k) => {
+      if (r.ok) return;
+      for (const i of (msgs[k] as { members: number[] }).members) {
+        errors[i] = new JetschedError(
+          ErrorCode.Internal,
+          `could not hand the task to the schedulers: ${r.error.message}`,
+          {
+            retryable: true,
+          },
+        );
+      }
+    });
+    return errors;
+  }
+}
+
+/** A task's input as it goes in the hand-off: the payload, or its claim check, encoded once. */
+interface Input {
+  key: 'payload' | 'payloadRef';
+  bytes: Uint8Array;
+}
+
+function encodeInput(req: SubmitRequest): Input | undefined {
+  if (req.payloadRef !== undefined) return { key: 'payloadRef', bytes: encode(req.payloadRef) };
+  return req.payload === undefined ? undefined : { key: 'payload', bytes: encode(req.payload) };
 }

@@ -1,46 +1,42 @@
 /**
- * The executor actor. Every member of a group pulls from the group's one durable consumer (JetStream's
- * queue group), so subtasks load-balance across members; each member pulls only as many subtasks as
- * it has free slots, so nothing waits in a local buffer while its ack_wait runs out.
+ * The executor actor. It advertises the task types it serves (its handler profile) and pulls work
+ * from the consumer its profile shares within the group (JetStream's queue group), only as many
+ * subtasks as it has free slots, so nothing waits in a local buffer while its ack wait runs out. It
+ * follows the stops stream: a stopped task's running subtasks are aborted and its queued ones
+ * skipped, here and on any executor started later.
  */
-import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
-import type { Subscription } from '@nats-io/transport-node';
-import {
-  decode,
-  ErrorCode,
-  Header,
-  JetschedError,
-  kindOf,
-  toErrorRecord,
-  validate,
-  type WorkBatchMessage,
-  type WorkMessage,
-} from '@jetsched/protocol';
+import { JetStreamApiError, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { ErrorCode, Header, JetschedError } from '@jetsched/protocol';
 import {
   ActorBase,
-  rejectMessage,
-  ensureExecutorConsumer,
+  Advertiser,
+  executorConsumerSpec,
   PULL_EXPIRES_MS,
+  StopGate,
   type Actor,
   type Topology,
 } from '@jetsched/runtime';
 import { compileExecutorOptions, type ExecutorConfig, type ExecutorOptions } from './options.js';
-import { ExecutorShutdown, reportUnrunnable, runBatch, runSubtask, type Slots } from './run-subtask.js';
+import { OutcomeSender } from './outcome-sender.js';
+import { RunningNotices } from './running-notices.js';
+import { ExecutorShutdown, TaskStopped } from './run-handler.js';
+import { SlotPool } from './slots.js';
+import { processWork, type WorkContext } from './work.js';
 
-/** Cancelled task ids remembered, so their queued subtasks are skipped. */
-const CANCELLED_MEMORY = 10_000;
+const CONSUMER_NOT_FOUND = 10014;
 
 export interface Executor extends Actor {
   readonly group: string;
+  /** The handler profile this executor shares a consumer with. */
+  readonly profile: string;
   /** Subtasks running now. */
   readonly running: number;
 }
 
 class ExecutorImpl extends ActorBase<ExecutorConfig> implements Executor {
   /** Work messages being processed. */
-  readonly #inflight = new Set<Promise<void>>();
+  readonly #inflight = new Map<JsMsg, Promise<void>>();
   readonly #controllers = new Map<string, Set<AbortController>>();
-  readonly #cancelled = new Set<string>();
   readonly #slots: SlotPool;
   /** Subtasks held: running, or waiting for a slot in a message being processed. */
   #held = 0;
@@ -58,18 +54,65 @@ class ExecutorImpl extends ActorBase<ExecutorConfig> implements Executor {
   get group(): string {
     return this.cfg.group;
   }
+  get profile(): string {
+    return this.cfg.profile;
+  }
   get running(): number {
     return this.#slots.busy;
   }
 
   protected async run(topo: Topology): Promise<void> {
-    const durable = await ensureExecutorConsumer(topo, this.cfg.group, { ackWaitMs: this.cfg.ackWaitMs });
-    const cancelSub = this.#listenForCancels();
-    this.life.onClose('cancel-subscription', () => cancelSub.unsubscribe());
+    const cfg = this.cfg;
+    const durable = await this.#bindConsumer(topo);
+    const gate = await StopGate.open(topo, cfg.log);
+    this.life.onClose('stop-gate', () => gate.close());
+    gate.onStop((n) => {
+      for (const c of this.#controllers.get(n.taskId) ?? [])
+        c.abort(new TaskStopped(`task ${n.state}${n.reason ? `: ${n.reason}` : ''}`));
+      // the coordinator replies to a cancel once the live executors confirm they know
+      topo.nc.publish(topo.names.stoppedSubject(n.taskId), cfg.id);
+    });
+    const running = new RunningNotices(topo, cfg.group, cfg.id, cfg.log, cfg.runningNoticeMs);
+    this.life.onClose('running-notices', () => running.close());
+    const work: WorkContext = {
+      topo,
+      cfg,
+      slots: this.#slots,
+      gate,
+      running,
+      sender: new OutcomeSender(topo, cfg.group, cfg.id),
+      track: (taskId, c) => this.#track(taskId, c),
+    };
+    const advertiser = new Advertiser(
+      topo,
+      {
+        id: cfg.id,
+        group: cfg.group,
+        profile: cfg.profile,
+        types: cfg.types,
+        concurrency: cfg.concurrency,
+        running: () => this.#slots.busy,
+      },
+      cfg.log,
+      cfg.heartbeatMs,
+    );
+    await advertiser.start();
+    this.life.onClose('advert', () => advertiser.close());
+
+    // one timer renews every held message (not a timer per message)
+    const ackWait = topo.manifest.consumers.work.ackWaitMs;
+    const renew = setInterval(
+      () => {
+        for (const m of this.#inflight.keys()) m.working();
+      },
+      Math.max(500, ackWait / 3),
+    );
+    this.life.onClose('renew', () => clearInterval(renew));
+
     const consumer = await topo.js.consumers.get(topo.names.streams.work, durable);
     const loop = (async () => {
       while (!this.#stopping) {
-        const free = this.cfg.concurrency - this.#held;
+        const free = cfg.concurrency - this.#held;
         if (free <= 0) {
           await new Promise<void>((r) => (this.#slotFreed = r));
           continue;
@@ -77,10 +120,10 @@ class ExecutorImpl extends ActorBase<ExecutorConfig> implements Executor {
         try {
           const max = Math.max(1, Math.floor(free / this.#perMessage));
           this.#fetch = await consumer.fetch({ max_messages: max, expires: PULL_EXPIRES_MS });
-          for await (const m of this.#fetch) this.#start(m);
+          for await (const m of this.#fetch) this.#start(m, work);
         } catch (err) {
           if (this.#stopping) break;
-          this.cfg.log.warn({ err }, 'pull failed; retrying');
+          cfg.log.warn({ err }, 'pull failed; retrying');
           await new Promise((r) => setTimeout(r, 1000));
         }
       }
@@ -91,118 +134,77 @@ class ExecutorImpl extends ActorBase<ExecutorConfig> implements Executor {
       this.#fetch?.stop();
       this.#slotFreed?.();
       await loop;
-      const all = Promise.allSettled([...this.#inflight]);
+      const all = Promise.allSettled([...this.#inflight.values()]);
       const timer = setTimeout(() => {
-        this.cfg.log.warn({ running: this.#slots.busy }, 'drain timeout; aborting running handlers');
-        for (const set of this.#controllers.values()) {
-          for (const c of set) c.abort(new ExecutorShutdown());
-        }
-      }, this.cfg.drainTimeoutMs);
+        cfg.log.warn({ running: this.#slots.busy }, 'drain timeout; aborting running handlers');
+        for (const set of this.#controllers.values()) for (const c of set) c.abort(new ExecutorShutdown());
+      }, cfg.drainTimeoutMs);
       await all;
       clearTimeout(timer);
     });
   }
 
-  #listenForCancels(): Subscription {
-    return this.topo.nc.subscribe(this.topo.names.subjects.cancelAll, {
-      callback: (err, msg) => {
-        if (err) return;
-        try {
-          const c = validate('cancel-message', decode(msg.data));
-          if (this.#cancelled.size >= CANCELLED_MEMORY) this.#cancelled.clear();
-          this.#cancelled.add(c.taskId);
-          for (const ctl of this.#controllers.get(c.taskId) ?? []) {
-            ctl.abort(new JetschedError(ErrorCode.Cancelled, c.reason ?? 'task cancelled'));
-          }
-        } catch (e) {
-          this.cfg.log.debug({ err: e }, 'ignored a malformed cancel notice');
-        }
-      },
-    });
-  }
-
-  #start(msg: JsMsg): void {
-    // a batch announces its size in a header, so slots are counted before the body is decoded
-    const size = Math.max(1, Number(msg.headers?.get(Header.Subtasks)) || 1);
-    this.#perMessage = this.#perMessage * 0.8 + size * 0.2;
-    this.#held += size;
-    const p = this.#process(msg).finally(() => {
-      this.#held -= size;
-      this.#inflight.delete(p);
-      this.#slotFreed?.();
-    });
-    this.#inflight.add(p);
-  }
-
-  async #process(msg: JsMsg): Promise<void> {
-    let work: WorkMessage | WorkBatchMessage;
+  /**
+   * The consumer of this executor's profile: bound if it exists, created with the provisioned work
+   * settings if this is the first executor of its profile. A consumer whose settings differ from the
+   * provisioned ones is refused: `jetsched provision` brings it in line.
+   */
+  async #bindConsumer(topo: Topology): Promise<string> {
+    const spec = executorConsumerSpec(topo.names, topo.manifest, this.cfg.group, this.cfg.profile);
     try {
-      work = decodeWork(msg.data);
-    } catch (err) {
-      const reason = toErrorRecord(err, ErrorCode.BadRequest);
-      await reportUnrunnable(this.topo, this.cfg, msg, reason).catch((e: unknown) =>
-        this.cfg.log.error({ err: e }, 'could not report an unrunnable subtask'),
+      const info = await topo.jsm.consumers.info(topo.names.streams.work, spec.durable_name);
+      const differs = (['ack_wait', 'max_deliver', 'max_ack_pending', 'filter_subject'] as const).filter(
+        (k) => info.config[k] !== spec[k],
       );
-      await rejectMessage(this.topo, this.cfg.log, 'work', this.cfg.id, msg, reason);
-      return;
-    }
-    if (this.#cancelled.has(work.taskId)) {
-      msg.ack(); // the task is terminal; the coordinator would ignore an outcome
-      return;
-    }
-    const count = work.kind === 'subtasks' ? work.items.length : 1;
-    const controllers = Array.from({ length: count }, () => this.#track(work.taskId));
-    const heartbeat = setInterval(() => msg.working(), Math.max(1000, this.cfg.ackWaitMs / 3));
-    try {
-      if (work.kind === 'subtasks') {
-        await runBatch(this.topo, this.cfg, msg, work, controllers, this.#slots);
-      } else {
-        const [controller] = controllers as [AbortController];
-        await this.#slots.run(() => runSubtask(this.topo, this.cfg, msg, work, controller));
+      if (differs.length > 0) {
+        throw new JetschedError(
+          ErrorCode.NotProvisioned,
+          `consumer ${spec.durable_name} differs from the provisioned work settings (${differs.join(', ')}): run \`jetsched provision\``,
+        );
       }
     } catch (err) {
-      // the outcome could not be published: leave the message unacked so it is redelivered
-      this.cfg.log.error({ err, taskId: work.taskId }, 'could not report an outcome');
-    } finally {
-      clearInterval(heartbeat);
-      const set = this.#controllers.get(work.taskId);
-      for (const c of controllers) set?.delete(c);
-      if (set?.size === 0) this.#controllers.delete(work.taskId);
+      if (!(err instanceof JetStreamApiError && err.code === CONSUMER_NOT_FOUND)) throw err;
+      await topo.jsm.consumers.add(topo.names.streams.work, spec);
+      this.cfg.log.info(
+        { consumer: spec.durable_name, types: this.cfg.types },
+        'created the consumer of a new handler profile',
+      );
     }
+    return spec.durable_name;
   }
 
-  /** A controller for one subtask of `taskId`, reachable by the task's cancel notice. */
-  #track(taskId: string): AbortController {
-    const controller = new AbortController();
+  #start(msg: JsMsg, work: WorkContext): void {
+    // a message announces its size in a header, so slots are counted before the body is decoded
+    const size = Math.max(1, Number(msg.headers?.get(Header.Items)) || 1);
+    this.#perMessage = this.#perMessage * 0.8 + size * 0.2;
+    this.#held += size;
+    const p = processWork(work, msg)
+      .catch((err: unknown) => {
+        // an outcome could not be stored, or a claim went unanswered: the message comes back later
+        this.cfg.log.error(
+          { err, subject: msg.subject },
+          'could not finish a work message; it will be redelivered',
+        );
+        msg.nak(1_000);
+      })
+      .finally(() => {
+        this.#held -= size;
+        this.#inflight.delete(msg);
+        this.#slotFreed?.();
+      });
+    this.#inflight.set(msg, p);
+  }
+
+  /** Tracks the controller of a running subtask so that its task's stop aborts it; returns the untrack. */
+  #track(taskId: string, controller: AbortController): () => void {
     let set = this.#controllers.get(taskId);
     if (!set) this.#controllers.set(taskId, (set = new Set()));
     set.add(controller);
-    return controller;
-  }
-}
-
-/** A work message's body: one subtask, or several of one task. */
-function decodeWork(data: Uint8Array): WorkMessage | WorkBatchMessage {
-  const body = decode(data);
-  return kindOf(body) === 'subtasks' ? validate('work-batch-message', body) : validate('work-message', body);
-}
-
-/** At most `size` handlers at once; the rest wait in arrival order. */
-class SlotPool implements Slots {
-  busy = 0;
-  readonly #waiting: (() => void)[] = [];
-  constructor(private readonly size: number) {}
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.busy >= this.size) await new Promise<void>((r) => this.#waiting.push(r));
-    else this.busy++;
-    try {
-      return await fn();
-    } finally {
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.busy--;
-    }
+    return () => {
+      const s = this.#controllers.get(taskId);
+      s?.delete(controller);
+      if (s?.size === 0) this.#controllers.delete(taskId);
+    };
   }
 }
 

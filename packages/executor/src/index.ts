@@ -1,6 +1,7 @@
 export { createExecutor, type Executor } from './executor.js';
 export {
   compileExecutorOptions,
+  profileOf,
   DEFAULT_CONCURRENCY,
   DEFAULT_DRAIN_TIMEOUT_MS,
   type ExecutorOptions,

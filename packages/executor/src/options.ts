@@ -1,17 +1,20 @@
-/** Executor options: user options -> defaults -> frozen config. */
-import { DEFAULT_GROUP } from '@jetsched/protocol';
+/** Executor options: user options -> defaults -> validated, frozen config. */
+import { createHash } from 'node:crypto';
+import { DEFAULT_GROUP, isValidToken } from '@jetsched/protocol';
 import {
   compileActorConfig,
-  DEFAULT_ACK_WAIT_MS,
+  DEFAULT_HEARTBEAT_MS,
+  positiveInt,
   type ActorConfig,
   type ActorOptions,
   type Logger,
 } from '@jetsched/runtime';
 import { nanoid } from 'nanoid';
+import { DEFAULT_RUNNING_NOTICE_MS } from './running-notices.js';
 
 /** What a handler gets besides its input. */
 export interface HandlerContext {
-  /** Fires on cancellation of the task, on the task's timeout, and when the executor stops hard. */
+  /** Fires on cancellation or failure of the task, on the subtask's timeout, and when the executor stops hard. */
   readonly signal: AbortSignal;
   readonly taskId: string;
   readonly type: string;
@@ -19,6 +22,8 @@ export interface HandlerContext {
   readonly index: number;
   readonly total: number;
   readonly attempt: number;
+  /** The JetStream delivery this run comes from: 1, or more after an executor died or stalled. */
+  readonly delivery: number;
   /** Id of the executor running the subtask. */
   readonly executor: string;
   readonly log: Logger;
@@ -31,8 +36,8 @@ export type Handler = (input: unknown, ctx: HandlerContext) => unknown;
 
 /** Subtasks run at once by one executor. @defaultValue 8 */
 export const DEFAULT_CONCURRENCY = 8;
-/** How long `close()` waits for running handlers before aborting them. @defaultValue 30 s */
-export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+/** How long `close()` waits for running handlers before aborting them. @defaultValue 25 s (below Kubernetes' 30 s grace) */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 25_000;
 
 export interface ExecutorOptions extends ActorOptions {
   /** The executor group whose subtasks this executor shares. @defaultValue `default` */
@@ -40,33 +45,61 @@ export interface ExecutorOptions extends ActorOptions {
   handlers: Record<string, Handler>;
   /** @defaultValue {@link DEFAULT_CONCURRENCY} */
   concurrency?: number;
-  /** The group consumer's ack wait; handlers heartbeat at a third of it. @defaultValue 30 s */
-  ackWaitMs?: number;
   /** @defaultValue {@link DEFAULT_DRAIN_TIMEOUT_MS} */
   drainTimeoutMs?: number;
+  /**
+   * The handler profile: executors of a group with the same profile share one consumer and must
+   * serve the same types. @defaultValue derived from the sorted handler types
+   */
+  profile?: string;
+  /** How often the executor renews its advert. @defaultValue {@link DEFAULT_HEARTBEAT_MS} */
+  heartbeatMs?: number;
+  /** How long a subtask runs before its task is recorded `running`. @defaultValue {@link DEFAULT_RUNNING_NOTICE_MS} */
+  runningNoticeMs?: number;
 }
 
 export interface ExecutorConfig extends ActorConfig {
   readonly group: string;
   readonly handlers: Readonly<Record<string, Handler>>;
+  readonly types: readonly string[];
+  readonly profile: string;
   readonly concurrency: number;
-  readonly ackWaitMs: number;
   readonly drainTimeoutMs: number;
+  readonly heartbeatMs: number;
+  readonly runningNoticeMs: number;
+}
+
+/** The default profile of a set of handler types: the same types give the same profile everywhere. */
+export function profileOf(types: readonly string[]): string {
+  return `p${createHash('sha256')
+    .update([...types].sort().join('\n'))
+    .digest('hex')
+    .slice(0, 12)}`;
 }
 
 export function compileExecutorOptions(o: ExecutorOptions): ExecutorConfig {
   const group = o.group ?? DEFAULT_GROUP;
+  if (!isValidToken(group))
+    throw new Error(`invalid group ${JSON.stringify(group)}: letters, digits, _ and - only`);
+  const types = Object.keys(o.handlers ?? {}).sort();
+  if (types.length === 0) throw new Error('an executor needs at least one handler');
+  for (const t of types) {
+    if (!isValidToken(t))
+      throw new Error(`invalid task type ${JSON.stringify(t)}: letters, digits, _ and - only`);
+    if (typeof o.handlers[t] !== 'function') throw new Error(`handler for "${t}" is not a function`);
+  }
+  const profile = o.profile ?? profileOf(types);
+  if (!isValidToken(profile)) throw new Error(`invalid profile ${JSON.stringify(profile)}`);
   const id = o.id ?? `exec-${group}-${nanoid(6)}`;
-  const concurrency = o.concurrency ?? DEFAULT_CONCURRENCY;
-  if (!Number.isInteger(concurrency) || concurrency < 1)
-    throw new Error('concurrency must be a positive integer');
-  if (Object.keys(o.handlers).length === 0) throw new Error('an executor needs at least one handler');
   return Object.freeze({
     ...compileActorConfig('executor', id, o, { group }),
     group,
     handlers: Object.freeze({ ...o.handlers }),
-    concurrency,
-    ackWaitMs: o.ackWaitMs ?? DEFAULT_ACK_WAIT_MS,
-    drainTimeoutMs: o.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
+    types: Object.freeze(types),
+    profile,
+    concurrency: positiveInt('concurrency', o.concurrency ?? DEFAULT_CONCURRENCY),
+    drainTimeoutMs: positiveInt('drainTimeoutMs', o.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS),
+    heartbeatMs: positiveInt('heartbeatMs', o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS),
+    runningNoticeMs: positiveInt('runningNoticeMs', o.runningNoticeMs ?? DEFAULT_RUNNING_NOTICE_MS),
   });
 }

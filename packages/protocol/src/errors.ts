@@ -23,6 +23,16 @@ export const ErrorCode = {
   ReduceFailed: 'REDUCE_FAILED',
   /** A subtask's result does not fit a NATS message (the server's max_payload). */
   ResultTooLarge: 'RESULT_TOO_LARGE',
+  /** A subtask's result cannot be encoded (a circular object, a function, ...). */
+  ResultUnencodable: 'RESULT_UNENCODABLE',
+  /** A message was delivered as often as its consumer allows without being processed. */
+  MaxDeliveries: 'MAX_DELIVERIES',
+  /** No live executor of the task's group serves its type (and the submit asked to be refused). */
+  NoExecutor: 'NO_EXECUTOR',
+  /** A message or record of a protocol version this jetsched does not speak. */
+  UnsupportedVersion: 'UNSUPPORTED_VERSION',
+  /** The streams, buckets and consumers are missing or differ from what this jetsched needs. */
+  NotProvisioned: 'NOT_PROVISIONED',
   /** A user handler threw. */
   HandlerError: 'HANDLER_ERROR',
   /** The NATS server is older than the minimum supported version. */
@@ -77,9 +87,26 @@ export class NonRetryableError extends JetschedError {
   }
 }
 
+/**
+ * True for anything shaped like a jetsched error (a `code`, a `message` and a `retryable` flag),
+ * whichever copy of this package made it: an application may bundle its own.
+ */
+export function isJetschedErrorLike(
+  err: unknown,
+): err is { code: string; message: string; retryable: boolean; details?: unknown } {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: unknown; message?: unknown; retryable?: unknown };
+  return typeof e.code === 'string' && typeof e.message === 'string' && typeof e.retryable === 'boolean';
+}
+
 /** Converts anything thrown into a wire error record. Unknown throwables become HANDLER_ERROR. */
 export function toErrorRecord(err: unknown, fallbackCode: string = ErrorCode.HandlerError): ErrorRecord {
   if (err instanceof JetschedError) return err.toRecord();
+  if (isJetschedErrorLike(err)) {
+    const rec: ErrorRecord = { code: err.code, message: err.message, retryable: err.retryable };
+    if (err.details !== undefined) rec.details = err.details;
+    return rec;
+  }
   if (err instanceof Error) {
     return { code: fallbackCode, message: err.message || err.name, retryable: true };
   }

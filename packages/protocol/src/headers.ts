@@ -1,14 +1,14 @@
-/** Header names carried on every jetsched message, so `nats sub` and `nats stream view` show them. */
+/** Header names carried on jetsched messages, so `nats sub` and `nats stream view` show them. */
 export const Header = {
   ContentType: 'Content-Type',
+  /** The task a message is about; on a message carrying items of several tasks, the first of them. */
   TaskId: 'Jetsched-Task-Id',
   TaskType: 'Jetsched-Task-Type',
-  /** Subtask index; on a message carrying several subtasks, the first of them. */
-  Subtask: 'Jetsched-Subtask',
-  /** Number of subtasks a work or outcome message carries, when more than one may be. */
-  Subtasks: 'Jetsched-Subtasks',
-  Attempt: 'Jetsched-Attempt',
-  Group: 'Jetsched-Group',
+  /** Number of items (tasks or subtasks) a hand-off, work or outcome message carries. */
+  Items: 'Jetsched-Items',
+  /** On a task record write: the state, tenant and type it is written with (read by the list index). */
+  State: 'Jetsched-State',
+  Tenant: 'Jetsched-Tenant',
   /** JetStream's publish dedupe key. */
   MsgId: 'Nats-Msg-Id',
 } as const;

@@ -15,14 +15,20 @@ export function newTaskId(): string {
   return taskId();
 }
 
-/** Dedupe id of one subtask delivery attempt: `<taskId>.<index>.<attempt>`. */
-export function subtaskMsgId(taskId: string, index: number, attempt: number): string {
-  return `${taskId}.${index}.${attempt}`;
+/**
+ * Dedupe id of a message carrying items: the same items (say, subtask `<taskId>.<index>.<attempt>`
+ * keys) in the same order give the same id, so a message repeated after a crash is dropped by
+ * JetStream within its duplicate window.
+ */
+export function itemsMsgId(kind: string, keys: readonly string[]): string {
+  const h = createHash('sha256');
+  for (const k of keys) h.update(k).update('\n');
+  return `${kind}.${h.digest('base64url').slice(0, 32)}`;
 }
 
-/** Dedupe id of a work or outcome message carrying the subtasks `first..last` (inclusive). */
-export function subtaskBatchMsgId(taskId: string, first: number, last: number, attempt: number): string {
-  return `${taskId}.${first}-${last}.${attempt}`;
+/** A subtask's identity in dedupe ids and logs: `<taskId>.<index>.<attempt>`. */
+export function subtaskRef(taskId: string, index: number, attempt: number): string {
+  return `${taskId}.${index}.${attempt}`;
 }
 
 /** KV key of a subtask record. */

@@ -13,11 +13,21 @@ export {
   ErrorCode,
   JetschedError,
   NonRetryableError,
+  isJetschedErrorLike,
   toErrorRecord,
   type ErrorRecord,
   type JetschedErrorOptions,
 } from './errors.js';
-export { encode, decode, encodeJson, decodeJson, contentTypeOf } from './codec.js';
+export {
+  encode,
+  decode,
+  encodeJson,
+  decodeJson,
+  contentTypeOf,
+  packWithItems,
+  packMap,
+  packedOverhead,
+} from './codec.js';
 export {
   TaskState,
   TASK_STATES,
@@ -37,18 +47,26 @@ export {
   type ListRequest,
   type CancelRequest,
   type WaitRequest,
+  type ClaimRequest,
+  type ClaimReply,
   type SubtaskCounts,
   type TaskRecord,
   type SubtaskRecord,
-  type SchedMessage,
-  type WorkMessage,
-  type WorkBatchMessage,
-  type OutcomeMessage,
+  type ExecutorAdvert,
+  type TopologyManifest,
+  type ConsumerRole,
+  type SchedTask,
+  type SchedBatch,
+  type WorkItem,
+  type WorkBatch,
   type OutcomeItem,
-  type OutcomeBatchMessage,
-  type TaskEvent,
+  type TaskFailure,
+  type OutcomeBatch,
+  type StopNotice,
+  type StartedNotice,
   type ProgressMessage,
-  type CancelMessage,
+  type IndexEntry,
+  type IndexPage,
   type DeadLetter,
   type ApiReply,
   type SubmitReply,
@@ -57,7 +75,14 @@ export {
   type ResultEnvelope,
   type ListReply,
 } from './types.js';
-export { schemas, MAX_CHUNK_SIZE, MAX_SUBTASKS_PER_MESSAGE, type SchemaId } from './schemas.js';
+export {
+  schemas,
+  MAX_CHUNK_SIZE,
+  MAX_ITEMS_PER_MESSAGE,
+  MAX_SUBTASKS_PER_MESSAGE,
+  MAX_SUBMIT_MANY,
+  type SchemaId,
+} from './schemas.js';
 export { validate, explain, kindOf, type SchemaTypes } from './validate.js';
 export {
   DEFAULT_MAX_SUBTASKS,
@@ -69,5 +94,25 @@ export {
 } from './split.js';
 export { Bitmap, emptyBitmap } from './bitmap.js';
 export { MIN_SERVER_VERSION, compareVersions } from './server-version.js';
-export { newTaskId, subtaskMsgId, subtaskBatchMsgId, subtaskKey, idempotencyKvKey } from './ids.js';
-export { planWorkMessages, type WorkMessagePlan } from './dispatch-plan.js';
+export { newTaskId, itemsMsgId, subtaskRef, subtaskKey, idempotencyKvKey } from './ids.js';
+export { itemsPerMessage, packMessages, type PackableItem } from './packing.js';
+export {
+  DEFAULT_PRIORITY,
+  createTask,
+  currentAttempt,
+  owningDelivery,
+  claimSubtasks,
+  startTask,
+  recordOutcomes,
+  completesInHand,
+  subtaskError,
+  finishTask,
+  failTask,
+  cancelTask,
+  type NewTask,
+  type Refusal,
+  type SubtaskRef,
+  type ClaimResult,
+  type Finish,
+  type OutcomesResult,
+} from './transitions.js';

@@ -34,6 +34,8 @@ export interface Names {
     readonly list: string;
     readonly cancel: string;
     readonly wait: string;
+    /** Executors claim redelivered subtasks here before running them. */
+    readonly claim: string;
     /** Wildcard the coordinator's queue group subscribes to. */
     readonly all: string;
   };
@@ -42,38 +44,68 @@ export interface Names {
     readonly sched: string;
     readonly work: string;
     readonly outcomes: string;
-    readonly events: string;
+    readonly stops: string;
+    readonly index: string;
     readonly dlq: string;
   };
   readonly consumers: {
     readonly scheduler: string;
+    readonly parked: string;
     readonly coordinatorOutcomes: string;
-    /** Durable consumer shared by every member of an executor group. */
-    executor(group: string): string;
+    /** Durable consumer shared by every executor of one handler profile in a group. */
+    executor(group: string, profile: string): string;
+    /** Prefix of every executor consumer of a group. */
+    executorPrefix(group: string): string;
   };
   readonly buckets: {
     readonly tasks: string;
     readonly subtasks: string;
     readonly results: string;
     readonly idempotency: string;
+    readonly executors: string;
+    readonly config: string;
     /** Object store for claim-checked payloads too large to send inline. */
     readonly payloads: string;
   };
-  schedSubject(taskId: string): string;
-  workSubject(group: string): string;
-  outcomeSubject(taskId: string): string;
-  eventSubject(taskId: string, state: string): string;
+  /** Hand-offs of tasks (and given-back items) to the schedulers. */
+  schedSubject(group: string): string;
+  /** Work that no executor of the group can run yet. */
+  parkedSubject(group: string): string;
+  workSubject(group: string, profile: string): string;
+  outcomeSubject(group: string): string;
+  stopSubject(taskId: string): string;
+  /** Executors confirm here (core NATS) that they know a task is stopped. */
+  stoppedSubject(taskId: string): string;
+  indexSubject(state: string, tenant: string, type: string): string;
+  /** Every change of a task record, republished by the server from the tasks bucket. */
+  eventSubject(taskId: string): string;
   progressSubject(taskId: string): string;
-  cancelSubject(taskId: string): string;
+  startedSubject(group: string): string;
   dlqSubject(source: string): string;
+  /** The KV subject a task record is stored under. */
+  taskRecordSubject(taskId: string): string;
+  /**
+   * The subject of a work-queue stream's keeper: one message no consumer reads, kept in the stream
+   * so that acking the last real message never empties it (see runtime/src/keepers.ts).
+   */
+  keeperSubject(stream: 'sched' | 'work' | 'outcomes'): string;
   readonly subjects: {
     readonly schedAll: string;
+    /** Hand-offs of every group (not the keeper). */
+    readonly schedGroups: string;
+    readonly parkedAll: string;
     readonly workAll: string;
     readonly outcomesAll: string;
+    /** Outcomes of every group (not the keeper). */
+    readonly outcomesGroups: string;
+    readonly stopsAll: string;
+    readonly indexAll: string;
     readonly eventsAll: string;
     readonly progressAll: string;
-    readonly cancelAll: string;
+    readonly startedAll: string;
     readonly dlqAll: string;
+    /** Every task record's KV subject (the source of the events republish). */
+    readonly taskRecordsAll: string;
   };
 }
 
@@ -86,6 +118,7 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
   }
   const p = prefix;
   const P = prefix.toUpperCase().replace(/-/g, '_');
+  const tasksBucket = `${P}_tasks`;
   return {
     prefix: p,
     api: {
@@ -95,6 +128,7 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
       list: `${p}.api.task.list`,
       cancel: `${p}.api.task.cancel`,
       wait: `${p}.api.task.wait`,
+      claim: `${p}.api.subtask.claim`,
       all: `${p}.api.>`,
     },
     queueGroups: { coordinator: `${p}-coordinator` },
@@ -102,36 +136,53 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
       sched: `${P}_SCHED`,
       work: `${P}_WORK`,
       outcomes: `${P}_OUTCOMES`,
-      events: `${P}_EVENTS`,
+      stops: `${P}_STOPS`,
+      index: `${P}_INDEX`,
       dlq: `${P}_DLQ`,
     },
     consumers: {
       scheduler: `${p}-scheduler`,
+      parked: `${p}-parked`,
       coordinatorOutcomes: `${p}-coordinator`,
-      executor: (group) => `${p}-exec-${group}`,
+      executor: (group, profile) => `${p}-exec-${group}-${profile}`,
+      executorPrefix: (group) => `${p}-exec-${group}-`,
     },
     buckets: {
-      tasks: `${P}_tasks`,
+      tasks: tasksBucket,
       subtasks: `${P}_subtasks`,
       results: `${P}_results`,
       idempotency: `${P}_idempotency`,
+      executors: `${P}_executors`,
+      config: `${P}_config`,
       payloads: `${P}_payloads`,
     },
-    schedSubject: (taskId) => `${p}.sched.${taskId}`,
-    workSubject: (group) => `${p}.work.${group}`,
-    outcomeSubject: (taskId) => `${p}.outcomes.${taskId}`,
-    eventSubject: (taskId, state) => `${p}.events.${taskId}.${state}`,
+    schedSubject: (group) => `${p}.sched.${group}`,
+    parkedSubject: (group) => `${p}.parked.${group}`,
+    workSubject: (group, profile) => `${p}.work.${group}.${profile}`,
+    outcomeSubject: (group) => `${p}.outcomes.${group}`,
+    stopSubject: (taskId) => `${p}.stops.${taskId}`,
+    stoppedSubject: (taskId) => `${p}.stopped.${taskId}`,
+    indexSubject: (state, tenant, type) => `${p}.index.${state}.${tenant}.${type}`,
+    eventSubject: (taskId) => `${p}.events.${taskId}`,
     progressSubject: (taskId) => `${p}.progress.${taskId}`,
-    cancelSubject: (taskId) => `${p}.control.cancel.${taskId}`,
+    startedSubject: (group) => `${p}.started.${group}`,
     dlqSubject: (source) => `${p}.dlq.${source}`,
+    taskRecordSubject: (taskId) => `$KV.${tasksBucket}.${taskId}`,
+    keeperSubject: (stream) => (stream === 'work' ? `${p}.work._keeper` : `${p}.${stream}._keeper._keeper`),
     subjects: {
       schedAll: `${p}.sched.>`,
+      schedGroups: `${p}.sched.*`,
+      parkedAll: `${p}.parked.>`,
       workAll: `${p}.work.>`,
       outcomesAll: `${p}.outcomes.>`,
+      outcomesGroups: `${p}.outcomes.*`,
+      stopsAll: `${p}.stops.>`,
+      indexAll: `${p}.index.>`,
       eventsAll: `${p}.events.>`,
       progressAll: `${p}.progress.>`,
-      cancelAll: `${p}.control.cancel.>`,
+      startedAll: `${p}.started.>`,
       dlqAll: `${p}.dlq.>`,
+      taskRecordsAll: `$KV.${tasksBucket}.>`,
     },
   };
 }

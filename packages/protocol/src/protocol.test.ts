@@ -15,7 +15,9 @@ import {
   isTerminal,
   JetschedError,
   names,
-  planWorkMessages,
+  itemsPerMessage,
+  packMessages,
+  packWithItems,
   splitPayload,
   toErrorRecord,
   validate,
@@ -62,25 +64,32 @@ describe('split', () => {
   });
 });
 
-describe('work message plan', () => {
-  it('groups subtasks in fixed runs and keeps one per message by default', () => {
-    expect(planWorkMessages(3, 1).map((p) => p.indexes)).toEqual([[0], [1], [2]]);
-    const plans = planWorkMessages(10, 4);
-    expect(plans.map((p) => [p.first, p.last])).toEqual([
-      [0, 3],
-      [4, 7],
-      [8, 9],
-    ]);
-    expect(plans.flatMap((p) => p.indexes)).toEqual([...Array(10).keys()]);
+describe('packing', () => {
+  it('sends each item alone while executors have free slots for all of them', () => {
+    expect(itemsPerMessage(1, 0, 100)).toBe(1);
+    expect(itemsPerMessage(50, 100, 100)).toBe(1);
+    expect(itemsPerMessage(100, 100, 100)).toBe(1);
   });
-
-  it('leaves out done subtasks but keeps the runs, so a re-dispatch reuses dedupe ids', () => {
-    const done = new Set([0, 1, 2, 3, 5]);
-    const plans = planWorkMessages(10, 4, (i) => done.has(i));
-    expect(plans).toEqual([
-      { first: 4, last: 7, indexes: [4, 6, 7] },
-      { first: 8, last: 9, indexes: [8, 9] },
-    ]);
+  it('packs in proportion to the backlog beyond the free slots, up to what one executor runs', () => {
+    expect(itemsPerMessage(1000, 100, 100)).toBe(10);
+    expect(itemsPerMessage(20_000, 0, 100)).toBe(100);
+    expect(itemsPerMessage(20_000, 0, 8)).toBe(8);
+    expect(itemsPerMessage(150, 100, 100)).toBe(2);
+  });
+  it('fills messages by count, bytes and per-task bound, in order', () => {
+    const items = [
+      { size: 10, taskId: 'a' },
+      { size: 10, taskId: 'a' },
+      { size: 10, taskId: 'b' },
+      { size: 500, taskId: 'c' },
+      { size: 10, taskId: 'd', perTask: 1 },
+      { size: 10, taskId: 'd', perTask: 1 },
+    ];
+    expect(packMessages(items, 3, 1000, 0)).toEqual([[0, 1, 2], [3, 4], [5]]);
+    expect(packMessages(items, 10, 100, 0)).toEqual([[0, 1, 2], [3], [4], [5]]);
+    expect(packMessages([], 10, 100)).toEqual([]);
+    // an oversized item still gets a message of its own
+    expect(packMessages([{ size: 5000 }, { size: 1 }], 10, 100, 0)).toEqual([[0], [1]]);
   });
 });
 
@@ -111,6 +120,43 @@ describe('codec', () => {
     const out = decode(encode({ bytes })) as { bytes: Uint8Array };
     expect(out.bytes).toBeInstanceOf(Uint8Array);
     expect([...out.bytes]).toEqual([1, 2, 3]);
+  });
+  it('reads integers in every msgpack encoding as numbers, and writes big integers as integers', () => {
+    const five = [
+      [0x05],
+      [0xcc, 5],
+      [0xcd, 0, 5],
+      [0xce, 0, 0, 0, 5],
+      [0xcf, 0, 0, 0, 0, 0, 0, 0, 5],
+      [0xd0, 5],
+      [0xd3, 0, 0, 0, 0, 0, 0, 0, 5],
+    ];
+    for (const bytes of five) expect(decode(Uint8Array.from(bytes))).toBe(5);
+    // 2^40 as uint 64 reads as a number; a time is written as uint 64, never as float 64 (0xcb)
+    expect(decode(Uint8Array.from([0xcf, 0, 0, 1, 0, 0, 0, 0, 0]))).toBe(2 ** 40);
+    const now = 1_795_000_000_123;
+    const bytes = encode(now);
+    expect(bytes[0]).toBe(0xcf);
+    expect(decode(bytes)).toBe(now);
+    expect(encode(-(2 ** 40))[0]).toBe(0xd3);
+    expect(decode(encode(-(2 ** 40)))).toBe(-(2 ** 40));
+    expect(encode(1.5)[0]).toBe(0xcb);
+    // beyond 2^53 an integer stays exact, as a BigInt, and JSON writes it as a plain number
+    const huge = decode(Uint8Array.from([0xcf, 0x10, 0, 0, 0, 0, 0, 0, 1]));
+    expect(huge).toBe(2n ** 60n + 1n);
+    expect(new TextDecoder().decode(encode({ n: huge, s: 'x' }, ContentType.Json))).toBe(
+      '{"n":1152921504606846977,"s":"x"}',
+    );
+  });
+  it('builds a message from items encoded one by one', () => {
+    const items = [encode({ a: 1 }), encode({ b: 'two' })];
+    expect(decode(packWithItems({ v: 2, kind: 'work', skip: undefined }, 'items', items))).toEqual({
+      v: 2,
+      kind: 'work',
+      items: [{ a: 1 }, { b: 'two' }],
+    });
+    const many = Array.from({ length: 70_000 }, (_, i) => encode(i));
+    expect((decode(packWithItems({}, 'items', many)) as { items: number[] }).items[69_999]).toBe(69_999);
   });
   it('names the format in decoding errors', () => {
     expect(() => decode(new Uint8Array([0xc1]))).toThrow(/malformed msgpack: reserved byte/);
@@ -143,27 +189,45 @@ describe('validation', () => {
       explain('submit-request', { type: 'x', payload: 1, payloadRef: { bucket: 'b', name: 'n' } }),
     ).toBeDefined();
   });
-  it('requires result on success and error on failure in outcomes', () => {
-    const base = {
-      v: 1,
-      kind: 'outcome',
-      taskId: 'abc',
-      index: 0,
-      attempt: 1,
-      executor: 'e',
-      startedAt: 1,
-      finishedAt: 2,
+  it('requires result on success and error on failure in outcome items', () => {
+    const item = { taskId: 'abc', index: 0, total: 1, attempt: 1, delivery: 1, startedAt: 1, finishedAt: 2 };
+    const batch = (i: object): object => ({ v: 2, kind: 'outcomes', from: 'e', items: [i] });
+    expect(explain('outcome-batch', batch({ ...item, ok: true, result: 5 }))).toBeUndefined();
+    expect(explain('outcome-batch', batch({ ...item, ok: true }))).toBeDefined();
+    const error = { code: 'X', message: 'm', retryable: false };
+    expect(explain('outcome-batch', batch({ ...item, ok: false, error }))).toBeUndefined();
+    expect(explain('outcome-batch', batch({ ...item, ok: false }))).toBeDefined();
+  });
+  it('accepts fields from a newer version in records and messages, and refuses them in requests', () => {
+    const work = {
+      v: 2,
+      kind: 'work',
+      items: [{ taskId: 'a', type: 't', index: 0, total: 1, attempt: 1, input: null, lane: 7 }],
+      hint: 'x',
     };
-    expect(explain('outcome-message', { ...base, ok: true, result: 5 })).toBeUndefined();
-    expect(explain('outcome-message', { ...base, ok: true })).toBeDefined();
+    expect(explain('work-batch', work)).toBeUndefined();
+    expect(explain('get-request', { id: 'a', fancy: true })).toMatch(/fancy/);
+  });
+  it('takes an optional v of 1 or 2 on requests, and refuses messages of another version', () => {
+    expect(explain('submit-request', { v: 2, type: 'x' })).toBeUndefined();
+    expect(explain('submit-request', { v: 1, type: 'x' })).toBeUndefined();
+    expect(explain('submit-request', { v: 3, type: 'x' })).toMatch(/v/);
+    let code: unknown;
+    try {
+      validate('work-batch', { v: 3, kind: 'work', items: [] });
+    } catch (err) {
+      code = (err as JetschedError).code;
+    }
+    expect(code).toBe('UNSUPPORTED_VERSION');
+  });
+  it('says when an integer is out of the safe range', () => {
+    expect(explain('get-request', { id: 'a', includeResult: true })).toBeUndefined();
     expect(
-      explain('outcome-message', {
-        ...base,
-        ok: false,
-        error: { code: 'X', message: 'm', retryable: false },
+      explain('submit-request', {
+        type: 'x',
+        split: { kind: 'range', start: 0, end: 2n ** 60n, chunkSize: 1 },
       }),
-    ).toBeUndefined();
-    expect(explain('outcome-message', { ...base, ok: false })).toBeDefined();
+    ).toBeDefined();
   });
   it('throws BAD_REQUEST with the path', () => {
     try {
@@ -179,10 +243,9 @@ describe('validation', () => {
 
 describe('state machine', () => {
   it('allows only forward moves and freezes terminal states', () => {
-    expect(canTransition('pending', 'scheduled')).toBe(true);
-    expect(canTransition('scheduled', 'pending')).toBe(false);
+    expect(canTransition('pending', 'running')).toBe(true);
+    expect(canTransition('running', 'pending')).toBe(false);
     expect(canTransition('succeeded', 'failed')).toBe(false);
-    expect(canTransition('pending', 'running')).toBe(false);
     expect(isTerminal('cancelled')).toBe(true);
     expect(isTerminal('running')).toBe(false);
   });
@@ -194,8 +257,9 @@ describe('names, ids, versions, errors', () => {
     expect(n.api.submit).toBe('acme-prod.api.task.submit');
     expect(n.streams.work).toBe('ACME_PROD_WORK');
     expect(n.buckets.tasks).toBe('ACME_PROD_tasks');
-    expect(n.workSubject('gpu')).toBe('acme-prod.work.gpu');
-    expect(n.consumers.executor('gpu')).toBe('acme-prod-exec-gpu');
+    expect(n.workSubject('gpu', 'p1')).toBe('acme-prod.work.gpu.p1');
+    expect(n.consumers.executor('gpu', 'p1')).toBe('acme-prod-exec-gpu-p1');
+    expect(n.taskRecordSubject('abc')).toBe('$KV.ACME_PROD_tasks.abc');
     expect(() => names('bad.prefix')).toThrow(/invalid prefix/);
   });
   it('makes task ids an operator can paste into a CLI: alphanumeric, 21 characters', () => {
@@ -225,5 +289,12 @@ describe('names, ids, versions, errors', () => {
       retryable: true,
     });
     expect(toErrorRecord('str', 'X')).toEqual({ code: 'X', message: 'str', retryable: true });
+    // an error from another copy of the package is recognised by its shape
+    const foreign = Object.assign(new Error('elsewhere'), { code: 'PAYMENT_DECLINED', retryable: false });
+    expect(toErrorRecord(foreign)).toEqual({
+      code: 'PAYMENT_DECLINED',
+      message: 'elsewhere',
+      retryable: false,
+    });
   });
 });

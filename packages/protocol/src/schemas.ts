@@ -1,26 +1,41 @@
 /**
  * JSON Schema (draft-07) for every jetsched message. These objects are the single source of truth:
  * actors validate with them (./validate.ts) and `docs/schemas/*.json` is generated from them
- * (`pnpm --filter @jetsched/protocol schemas`; a test fails when the two drift apart).
+ * (`node scripts/gen-schemas.mjs`; a test fails when the two drift apart).
+ *
+ * Two rules, documented in docs/protocol.md:
+ * - Requests from clients are strict: an unknown field is refused with its name, so a typo or an
+ *   option this coordinator does not have is never silently ignored. `v` is optional (1 or 2).
+ * - Stored records and messages between actors are lenient: fields a newer version adds are
+ *   accepted and kept, so roles of two versions run side by side during a rolling upgrade. Their
+ *   `v` must be 2.
  */
 
 const token = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } as const;
 const id = token;
 const nonNegInt = { type: 'integer', minimum: 0 } as const;
+const posInt = { type: 'integer', minimum: 1 } as const;
 const millis = { type: 'integer', minimum: 0 } as const;
-const version = { type: 'integer', const: 1 } as const;
+/** Messages and records: this protocol version only. */
+const version = { type: 'integer', const: 2 } as const;
+/** Requests: a client may say which version it speaks. */
+const requestVersion = { type: 'integer', enum: [1, 2] } as const;
 const state = {
   type: 'string',
-  enum: ['pending', 'scheduled', 'running', 'succeeded', 'failed', 'cancelled'],
+  enum: ['pending', 'running', 'succeeded', 'failed', 'cancelled'],
 } as const;
 
 export const MAX_CHUNK_SIZE = 1_000_000;
-/** Most subtasks one work message may carry (`subtasksPerMessage`). */
+/** Most items one hand-off, work or outcome message carries. */
+export const MAX_ITEMS_PER_MESSAGE = 10_000;
+/** Most subtasks of one task a work message may carry (`subtasksPerMessage`). */
 export const MAX_SUBTASKS_PER_MESSAGE = 1_000;
+/** Most tasks one `submit_many` request may carry. */
+export const MAX_SUBMIT_MANY = 10_000;
 const subtasksPerMessage = { type: 'integer', minimum: 1, maximum: MAX_SUBTASKS_PER_MESSAGE } as const;
 
+/** Embedded inline wherever a message carries an error (a schema with an `$id` may appear only once). */
 const errorRecord = {
-  $id: 'error-record',
   type: 'object',
   required: ['code', 'message', 'retryable'],
   properties: {
@@ -29,7 +44,6 @@ const errorRecord = {
     retryable: { type: 'boolean' },
     details: {},
   },
-  additionalProperties: false,
 } as const;
 
 const split = {
@@ -56,7 +70,7 @@ const split = {
         kind: { const: 'range' },
         start: { type: 'integer' },
         end: { type: 'integer' },
-        chunkSize: { type: 'integer', minimum: 1 },
+        chunkSize: posInt,
       },
       additionalProperties: false,
     },
@@ -92,11 +106,14 @@ const metadata = {
   additionalProperties: { type: 'string', maxLength: 1024 },
 } as const;
 
+// ---- requests (strict) --------------------------------------------------------------------------
+
 const submitRequest = {
   $id: 'submit-request',
   type: 'object',
   required: ['type'],
   properties: {
+    v: requestVersion,
     type: token,
     payload: {},
     payloadRef,
@@ -108,6 +125,7 @@ const submitRequest = {
     aggregate,
     timeoutMs: { type: 'integer', minimum: 1, maximum: 86_400_000 },
     subtasksPerMessage,
+    requireExecutor: { type: 'boolean' },
     metadata,
   },
   not: { required: ['payload', 'payloadRef'] },
@@ -119,9 +137,10 @@ const submitManyRequest = {
   type: 'object',
   required: ['tasks'],
   properties: {
+    v: requestVersion,
     // each element is validated against submit-request on its own, so one bad task does not
     // reject the others
-    tasks: { type: 'array', minItems: 1, maxItems: 10_000 },
+    tasks: { type: 'array', minItems: 1, maxItems: MAX_SUBMIT_MANY },
   },
   additionalProperties: false,
 } as const;
@@ -130,7 +149,7 @@ const getRequest = {
   $id: 'get-request',
   type: 'object',
   required: ['id'],
-  properties: { id, includeResult: { type: 'boolean' } },
+  properties: { v: requestVersion, id, includeResult: { type: 'boolean' } },
   additionalProperties: false,
 } as const;
 
@@ -138,6 +157,7 @@ const listRequest = {
   $id: 'list-request',
   type: 'object',
   properties: {
+    v: requestVersion,
     state,
     type: token,
     tenant: token,
@@ -151,7 +171,7 @@ const cancelRequest = {
   $id: 'cancel-request',
   type: 'object',
   required: ['id'],
-  properties: { id, reason: { type: 'string', maxLength: 1024 } },
+  properties: { v: requestVersion, id, reason: { type: 'string', maxLength: 1024 } },
   additionalProperties: false,
 } as const;
 
@@ -160,6 +180,7 @@ const waitRequest = {
   type: 'object',
   required: ['id'],
   properties: {
+    v: requestVersion,
     id,
     timeoutMs: { type: 'integer', minimum: 1, maximum: 3_600_000 },
     includeResult: { type: 'boolean' },
@@ -167,20 +188,44 @@ const waitRequest = {
   additionalProperties: false,
 } as const;
 
-const subtaskCounts = {
+const claimRequest = {
+  $id: 'claim-request',
   type: 'object',
-  required: ['total', 'succeeded', 'failed', 'done'],
+  required: ['executor', 'items'],
   properties: {
-    total: nonNegInt,
-    succeeded: nonNegInt,
-    failed: nonNegInt,
-    done: { type: 'string' },
+    v: requestVersion,
+    executor: { type: 'string', minLength: 1, maxLength: 256 },
+    items: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_ITEMS_PER_MESSAGE,
+      items: {
+        type: 'object',
+        required: ['taskId', 'index', 'total', 'attempt', 'delivery'],
+        properties: { taskId: id, index: nonNegInt, total: posInt, attempt: posInt, delivery: posInt },
+        additionalProperties: false,
+      },
+    },
   },
   additionalProperties: false,
 } as const;
 
+// ---- stored records (lenient) -------------------------------------------------------------------
+
+const subtaskCounts = {
+  type: 'object',
+  required: ['total', 'succeeded', 'failed', 'done'],
+  properties: {
+    total: posInt,
+    succeeded: nonNegInt,
+    failed: nonNegInt,
+    done: { type: 'string' },
+    claims: { type: 'object', additionalProperties: posInt },
+  },
+} as const;
+
+/** Embedded in hand-offs as well, so without an `$id` here (see 'task-record' in `schemas`). */
 const taskRecord = {
-  $id: 'task-record',
   type: 'object',
   required: [
     'v',
@@ -206,14 +251,13 @@ const taskRecord = {
     idempotencyKey: { type: 'string' },
     split,
     aggregate,
-    timeoutMs: { type: 'integer', minimum: 1 },
+    timeoutMs: posInt,
     subtasksPerMessage,
     metadata,
     payloadBytes: nonNegInt,
     state,
     createdAt: millis,
     updatedAt: millis,
-    scheduledAt: millis,
     startedAt: millis,
     finishedAt: millis,
     subtasks: subtaskCounts,
@@ -221,18 +265,18 @@ const taskRecord = {
     cancelReason: { type: 'string' },
     hasResult: { type: 'boolean' },
   },
-  additionalProperties: false,
 } as const;
 
 const subtaskRecord = {
   $id: 'subtask-record',
   type: 'object',
-  required: ['v', 'taskId', 'index', 'attempt', 'ok', 'executor', 'startedAt', 'finishedAt'],
+  required: ['v', 'taskId', 'index', 'attempt', 'delivery', 'ok', 'executor', 'startedAt', 'finishedAt'],
   properties: {
     v: version,
     taskId: id,
     index: nonNegInt,
-    attempt: { type: 'integer', minimum: 1 },
+    attempt: posInt,
+    delivery: posInt,
     ok: { type: 'boolean' },
     result: {},
     error: errorRecord,
@@ -240,249 +284,262 @@ const subtaskRecord = {
     startedAt: millis,
     finishedAt: millis,
   },
-  additionalProperties: false,
 } as const;
 
 const resultEnvelope = {
   $id: 'result-envelope',
   oneOf: [
-    {
-      type: 'object',
-      required: ['v', 'value'],
-      properties: { v: version, value: {} },
-      additionalProperties: false,
-    },
-    {
-      type: 'object',
-      required: ['v', 'ref'],
-      properties: { v: version, ref: payloadRef },
-      additionalProperties: false,
-    },
+    { type: 'object', required: ['v', 'value'], properties: { v: version, value: {} } },
+    { type: 'object', required: ['v', 'ref'], properties: { v: version, ref: payloadRef } },
   ],
 } as const;
 
-const schedMessage = {
-  $id: 'sched-message',
+const executorAdvert = {
+  $id: 'executor-advert',
   type: 'object',
-  required: ['v', 'kind', 'taskId'],
+  required: ['v', 'id', 'group', 'profile', 'types', 'concurrency', 'running', 'heartbeatMs', 'at'],
   properties: {
     v: version,
-    kind: { const: 'task' },
-    taskId: id,
-    payload: {},
-    payloadRef,
-    // the record as the coordinator created it, and its KV revision: saves the scheduler a read
-    record: taskRecord,
-    revision: { type: 'integer', minimum: 1 },
+    id: { type: 'string', minLength: 1, maxLength: 256 },
+    group: token,
+    profile: token,
+    types: { type: 'array', items: token, maxItems: 10_000 },
+    concurrency: posInt,
+    running: nonNegInt,
+    heartbeatMs: posInt,
+    host: { type: 'string' },
+    pid: { type: 'integer' },
+    startedAt: millis,
+    at: millis,
   },
-  additionalProperties: false,
 } as const;
 
-const workMessage = {
-  $id: 'work-message',
+const consumerSettings = {
   type: 'object',
-  required: ['v', 'kind', 'taskId', 'type', 'group', 'index', 'total', 'attempt', 'input'],
-  properties: {
-    v: version,
-    kind: { const: 'subtask' },
-    taskId: id,
-    type: token,
-    group: token,
-    index: nonNegInt,
-    total: { type: 'integer', minimum: 1 },
-    attempt: { type: 'integer', minimum: 1 },
-    input: {},
-    timeoutMs: { type: 'integer', minimum: 1 },
-  },
-  additionalProperties: false,
+  required: ['ackWaitMs', 'maxDeliver', 'maxAckPending'],
+  properties: { ackWaitMs: posInt, maxDeliver: { type: 'integer', minimum: 2 }, maxAckPending: posInt },
 } as const;
 
-const workBatchMessage = {
-  $id: 'work-batch-message',
+const topologyManifest = {
+  $id: 'topology-manifest',
   type: 'object',
-  required: ['v', 'kind', 'taskId', 'type', 'group', 'total', 'attempt', 'items'],
+  required: [
+    'v',
+    'layout',
+    'prefix',
+    'replicas',
+    'taskRetentionMs',
+    'stopRetentionMs',
+    'dlqRetentionMs',
+    'consumers',
+  ],
   properties: {
     v: version,
-    kind: { const: 'subtasks' },
-    taskId: id,
-    type: token,
-    group: token,
-    total: { type: 'integer', minimum: 1 },
-    attempt: { type: 'integer', minimum: 1 },
-    items: {
-      type: 'array',
-      minItems: 1,
-      maxItems: MAX_SUBTASKS_PER_MESSAGE,
-      items: {
-        type: 'object',
-        required: ['index', 'input'],
-        properties: { index: nonNegInt, input: {} },
-        additionalProperties: false,
+    layout: posInt,
+    prefix: { type: 'string' },
+    replicas: posInt,
+    taskRetentionMs: posInt,
+    stopRetentionMs: posInt,
+    dlqRetentionMs: posInt,
+    consumers: {
+      type: 'object',
+      required: ['sched', 'parked', 'work', 'outcomes'],
+      properties: {
+        sched: consumerSettings,
+        parked: consumerSettings,
+        work: consumerSettings,
+        outcomes: consumerSettings,
       },
     },
-    timeoutMs: { type: 'integer', minimum: 1 },
+    provisionedAt: millis,
   },
-  additionalProperties: false,
 } as const;
 
-/** What any outcome says of one subtask; a success carries `result`, a failure carries `error`. */
-const outcomeFields = {
-  index: nonNegInt,
-  ok: { type: 'boolean' },
-  result: {},
-  error: errorRecord,
-  startedAt: millis,
-  finishedAt: millis,
+// ---- messages between actors (lenient) ----------------------------------------------------------
+
+const workItem = {
+  type: 'object',
+  required: ['taskId', 'type', 'index', 'total', 'attempt', 'input'],
+  properties: {
+    taskId: id,
+    type: token,
+    index: nonNegInt,
+    total: posInt,
+    attempt: posInt,
+    input: {},
+    timeoutMs: posInt,
+  },
 } as const;
-const resultOrError = [
-  { properties: { ok: { const: true } }, required: ['result'] },
-  { properties: { ok: { const: false } }, required: ['error'] },
-] as const;
-const executorId = { type: 'string', maxLength: 256 } as const;
+
+const schedBatch = {
+  $id: 'sched-batch',
+  type: 'object',
+  required: ['v', 'kind'],
+  properties: {
+    v: version,
+    kind: { const: 'sched' },
+    tasks: {
+      type: 'array',
+      maxItems: MAX_ITEMS_PER_MESSAGE,
+      items: {
+        type: 'object',
+        required: ['id'],
+        properties: { id, payload: {}, payloadRef, record: taskRecord },
+        not: { required: ['payload', 'payloadRef'] },
+      },
+    },
+    items: { type: 'array', maxItems: MAX_ITEMS_PER_MESSAGE, items: workItem },
+  },
+} as const;
+
+const workBatch = {
+  $id: 'work-batch',
+  type: 'object',
+  required: ['v', 'kind', 'items'],
+  properties: {
+    v: version,
+    kind: { const: 'work' },
+    items: { type: 'array', minItems: 1, maxItems: MAX_ITEMS_PER_MESSAGE, items: workItem },
+  },
+} as const;
 
 const outcomeItem = {
   type: 'object',
-  required: ['index', 'ok', 'startedAt', 'finishedAt'],
-  properties: outcomeFields,
-  oneOf: resultOrError,
-  additionalProperties: false,
+  required: ['taskId', 'index', 'total', 'attempt', 'delivery', 'ok', 'startedAt', 'finishedAt'],
+  properties: {
+    taskId: id,
+    index: nonNegInt,
+    total: posInt,
+    attempt: posInt,
+    delivery: posInt,
+    ok: { type: 'boolean' },
+    result: {},
+    error: errorRecord,
+    startedAt: millis,
+    finishedAt: millis,
+  },
+  oneOf: [
+    { properties: { ok: { const: true } }, required: ['result'] },
+    { properties: { ok: { const: false } }, required: ['error'] },
+  ],
 } as const;
 
-const outcomeBatchMessage = {
-  $id: 'outcome-batch-message',
+const outcomeBatch = {
+  $id: 'outcome-batch',
   type: 'object',
-  required: ['v', 'kind', 'taskId', 'attempt', 'executor', 'items'],
+  required: ['v', 'kind', 'from'],
   properties: {
     v: version,
     kind: { const: 'outcomes' },
-    taskId: id,
-    attempt: { type: 'integer', minimum: 1 },
-    executor: executorId,
-    items: { type: 'array', minItems: 1, maxItems: MAX_SUBTASKS_PER_MESSAGE, items: outcomeItem },
-  },
-  additionalProperties: false,
-} as const;
-
-const outcomeMessage = {
-  $id: 'outcome-message',
-  type: 'object',
-  required: ['v', 'kind', 'taskId', 'index', 'attempt', 'ok', 'executor', 'startedAt', 'finishedAt'],
-  properties: {
-    v: version,
-    kind: { const: 'outcome' },
-    taskId: id,
-    attempt: { type: 'integer', minimum: 1 },
-    executor: executorId,
-    ...outcomeFields,
-  },
-  oneOf: resultOrError,
-  additionalProperties: false,
-} as const;
-
-const taskEvent = {
-  $id: 'task-event',
-  type: 'object',
-  required: ['v', 'kind', 'taskId', 'type', 'tenant', 'state', 'at'],
-  properties: {
-    v: version,
-    kind: { const: 'state' },
-    taskId: id,
-    type: token,
-    tenant: token,
-    state,
-    at: millis,
-    subtasks: {
-      type: 'object',
-      required: ['total', 'succeeded', 'failed'],
-      properties: { total: nonNegInt, succeeded: nonNegInt, failed: nonNegInt },
-      additionalProperties: false,
+    from: { type: 'string', minLength: 1, maxLength: 256 },
+    items: { type: 'array', maxItems: MAX_ITEMS_PER_MESSAGE, items: outcomeItem },
+    failures: {
+      type: 'array',
+      maxItems: MAX_ITEMS_PER_MESSAGE,
+      items: {
+        type: 'object',
+        required: ['taskId', 'error'],
+        properties: { taskId: id, error: errorRecord },
+      },
     },
-    error: errorRecord,
   },
-  additionalProperties: false,
+} as const;
+
+const stopNotice = {
+  $id: 'stop-notice',
+  type: 'object',
+  required: ['v', 'kind', 'taskId', 'state', 'at'],
+  properties: {
+    v: version,
+    kind: { const: 'stop' },
+    taskId: id,
+    state: { enum: ['cancelled', 'failed'] },
+    reason: { type: 'string' },
+    at: millis,
+  },
+} as const;
+
+const startedNotice = {
+  $id: 'started-notice',
+  type: 'object',
+  required: ['v', 'kind', 'executor', 'items'],
+  properties: {
+    v: version,
+    kind: { const: 'started' },
+    executor: { type: 'string' },
+    items: {
+      type: 'array',
+      maxItems: MAX_ITEMS_PER_MESSAGE,
+      items: {
+        type: 'object',
+        required: ['taskId', 'index', 'attempt'],
+        properties: { taskId: id, index: nonNegInt, attempt: posInt },
+      },
+    },
+  },
 } as const;
 
 const progressMessage = {
   $id: 'progress-message',
-  oneOf: [
-    {
-      type: 'object',
-      required: ['v', 'kind', 'taskId', 'total', 'succeeded', 'failed'],
-      properties: {
-        v: version,
-        kind: { const: 'subtasks' },
-        taskId: id,
-        total: nonNegInt,
-        succeeded: nonNegInt,
-        failed: nonNegInt,
-      },
-      additionalProperties: false,
-    },
-    {
-      type: 'object',
-      required: ['v', 'kind', 'taskId', 'index', 'attempt', 'executor'],
-      properties: {
-        v: version,
-        kind: { const: 'started' },
-        taskId: id,
-        index: nonNegInt,
-        attempt: { type: 'integer', minimum: 1 },
-        executor: { type: 'string' },
-      },
-      additionalProperties: false,
-    },
-    {
-      type: 'object',
-      required: ['v', 'kind', 'taskId', 'index', 'progress'],
-      properties: { v: version, kind: { const: 'handler' }, taskId: id, index: nonNegInt, progress: {} },
-      additionalProperties: false,
-    },
-  ],
+  type: 'object',
+  required: ['v', 'kind', 'taskId', 'index', 'progress'],
+  properties: { v: version, kind: { const: 'progress' }, taskId: id, index: nonNegInt, progress: {} },
 } as const;
 
-const cancelMessage = {
-  $id: 'cancel-message',
+const indexPage = {
+  $id: 'index-page',
   type: 'object',
-  required: ['v', 'kind', 'taskId'],
-  properties: { v: version, kind: { const: 'cancel' }, taskId: id, reason: { type: 'string' } },
-  additionalProperties: false,
+  required: ['v', 'kind', 'entries'],
+  properties: {
+    v: version,
+    kind: { const: 'index' },
+    entries: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'at'],
+        properties: { id, at: millis },
+      },
+    },
+  },
 } as const;
 
 const apiReply = {
   $id: 'api-reply',
   description:
-    'Every API reply. ok=true adds the operation fields (submit: id, duplicate; submit_many: results; get/wait: task, result; list: tasks, nextCursor); ok=false carries error.',
+    'Every API reply. ok=true adds the operation fields (submit: id, duplicate; submit_many: results; get/wait: task, result; list: tasks, nextCursor; claim: results); ok=false carries error.',
   oneOf: [
     { type: 'object', required: ['ok'], properties: { ok: { const: true } } },
     {
       type: 'object',
       required: ['ok', 'error'],
       properties: { ok: { const: false }, error: errorRecord },
-      additionalProperties: false,
     },
   ],
 } as const;
 
 /** Every schema by its `$id`. */
 export const schemas = {
-  'error-record': errorRecord,
+  'error-record': { $id: 'error-record', ...errorRecord },
   'submit-request': submitRequest,
   'submit-many-request': submitManyRequest,
   'get-request': getRequest,
   'list-request': listRequest,
   'cancel-request': cancelRequest,
   'wait-request': waitRequest,
-  'task-record': taskRecord,
+  'claim-request': claimRequest,
+  'task-record': { $id: 'task-record', ...taskRecord },
   'subtask-record': subtaskRecord,
   'result-envelope': resultEnvelope,
-  'sched-message': schedMessage,
-  'work-message': workMessage,
-  'work-batch-message': workBatchMessage,
-  'outcome-message': outcomeMessage,
-  'outcome-batch-message': outcomeBatchMessage,
-  'task-event': taskEvent,
+  'executor-advert': executorAdvert,
+  'topology-manifest': topologyManifest,
+  'sched-batch': schedBatch,
+  'work-batch': workBatch,
+  'outcome-batch': outcomeBatch,
+  'stop-notice': stopNotice,
+  'started-notice': startedNotice,
   'progress-message': progressMessage,
-  'cancel-message': cancelMessage,
+  'index-page': indexPage,
   'api-reply': apiReply,
 } as const;
 

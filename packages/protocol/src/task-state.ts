@@ -1,8 +1,12 @@
-/** The task state machine. Every writer of a task record checks transitions here, under CAS. */
-
+/**
+ * The task states. Which moves are allowed, and every next record, is computed in ./transitions.ts.
+ *
+ * `pending`: recorded, waiting to run (queued, or held until an executor serves its type).
+ * `running`: a subtask has run for a while, or an outcome is recorded and more are due.
+ * `succeeded`, `failed`, `cancelled`: terminal, never change again.
+ */
 export const TaskState = {
   Pending: 'pending',
-  Scheduled: 'scheduled',
   Running: 'running',
   Succeeded: 'succeeded',
   Failed: 'failed',
@@ -18,8 +22,7 @@ export const TERMINAL_STATES: readonly TaskState[] = [
 ];
 
 const TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
-  pending: ['scheduled', 'failed', 'cancelled'],
-  scheduled: ['running', 'succeeded', 'failed', 'cancelled'],
+  pending: ['running', 'succeeded', 'failed', 'cancelled'],
   running: ['succeeded', 'failed', 'cancelled'],
   succeeded: [],
   failed: [],

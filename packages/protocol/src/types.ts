@@ -1,12 +1,17 @@
 /**
  * Wire shapes: exactly what travels on subjects and is stored in KV, field for field. The JSON
  * Schemas in ./schemas.ts describe the same shapes and are what validates them; docs/protocol.md
- * documents both. Times are milliseconds since the epoch.
+ * documents both. Times are integer milliseconds since the epoch.
+ *
+ * Protocol v2 is batch-native: a hand-off, a work message and an outcome message each carry items of
+ * many tasks. Stored records and messages between actors accept fields they do not know (a newer
+ * version may add some), and a record keeps them when it is changed.
  */
 import type { ErrorRecord } from './errors.js';
 import type { TaskState } from './task-state.js';
 
-export const WIRE_VERSION = 1;
+/** The protocol version every message and record carries as `v`. */
+export const WIRE_VERSION = 2;
 
 // ---- task specification -------------------------------------------------------------------------
 
@@ -35,6 +40,8 @@ export interface PayloadRef {
 
 /** What a client sends to submit one task. */
 export interface SubmitRequest {
+  /** Optional: the protocol version the client speaks (1 or 2). */
+  v?: number;
   type: string;
   payload?: unknown;
   payloadRef?: PayloadRef;
@@ -47,24 +54,28 @@ export interface SubmitRequest {
   /** Per-subtask handler timeout; the handler's AbortSignal fires when it expires. */
   timeoutMs?: number;
   /**
-   * Subtasks carried by one work message (and reported in one outcome message). Raise it for many
-   * short subtasks: fewer messages per subtask. All subtasks of a message run on one executor, so
-   * keep it at 1 for long ones. @defaultValue 1
+   * Most subtasks of this task one work message may carry. Without it the scheduler packs as many
+   * as the backlog calls for; set 1 for long subtasks so that they spread over the executors.
    */
   subtasksPerMessage?: number;
+  /** Refuse the task (`NO_EXECUTOR`) when no live executor of its group serves its type. */
+  requireExecutor?: boolean;
   metadata?: Record<string, string>;
 }
 
 export interface SubmitManyRequest {
+  v?: number;
   tasks: SubmitRequest[];
 }
 
 export interface GetRequest {
+  v?: number;
   id: string;
   includeResult?: boolean;
 }
 
 export interface ListRequest {
+  v?: number;
   state?: TaskState;
   type?: string;
   tenant?: string;
@@ -73,11 +84,13 @@ export interface ListRequest {
 }
 
 export interface CancelRequest {
+  v?: number;
   id: string;
   reason?: string;
 }
 
 export interface WaitRequest {
+  v?: number;
   id: string;
   timeoutMs?: number;
   includeResult?: boolean;
@@ -85,13 +98,18 @@ export interface WaitRequest {
 
 // ---- stored records -----------------------------------------------------------------------------
 
-/** Subtask progress kept inside the task record, updated by compare-and-set. */
+/** Subtask progress kept inside the task record, changed only by ./transitions.ts. */
 export interface SubtaskCounts {
   total: number;
   succeeded: number;
   failed: number;
   /** base64 bitmap: bit i set when subtask i has a recorded outcome. Makes counting idempotent. */
   done: string;
+  /**
+   * Subtasks whose work message was redelivered and claimed: index -> the delivery that owns it now.
+   * An outcome from any other delivery is stale. A subtask without an entry is owned by delivery 1.
+   */
+  claims?: Record<string, number>;
 }
 
 /** The task record in the tasks KV bucket, key = task id. JSON, so `nats kv get` shows it. */
@@ -112,9 +130,9 @@ export interface TaskRecord {
   state: TaskState;
   createdAt: number;
   updatedAt: number;
-  scheduledAt?: number;
   startedAt?: number;
   finishedAt?: number;
+  /** Present once the number of subtasks is known: at submit for built-in splits, else on the first outcome. */
   subtasks?: SubtaskCounts;
   error?: ErrorRecord;
   cancelReason?: string;
@@ -134,6 +152,7 @@ export interface SubtaskRecord {
   taskId: string;
   index: number;
   attempt: number;
+  delivery: number;
   ok: boolean;
   result?: unknown;
   error?: ErrorRecord;
@@ -142,107 +161,140 @@ export interface SubtaskRecord {
   finishedAt: number;
 }
 
-// ---- messages between actors --------------------------------------------------------------------
-
-/** Coordinator -> scheduler, on the sched stream: a recorded task and its input. */
-export interface SchedMessage {
+/** An executor's advertisement in the executors KV bucket, key `<group>.<executorId>`. JSON. */
+export interface ExecutorAdvert {
   v: number;
-  kind: 'task';
-  taskId: string;
-  payload?: unknown;
-  payloadRef?: PayloadRef;
-  /** The task record as created, so the scheduler need not read it (first delivery only). */
-  record?: TaskRecord;
-  /** KV revision of `record`, the compare-and-set base for `pending -> scheduled`. */
-  revision?: number;
+  id: string;
+  group: string;
+  /** Executors with the same profile serve the same types and share one consumer. */
+  profile: string;
+  types: string[];
+  concurrency: number;
+  /** Handlers running when the advert was written. */
+  running: number;
+  /** How often the advert is renewed; it is stale after three of these. */
+  heartbeatMs: number;
+  host: string;
+  pid: number;
+  startedAt: number;
+  at: number;
 }
 
-/** Scheduler -> executor group, on the work stream. */
-export interface WorkMessage {
+// ---- messages between actors --------------------------------------------------------------------
+
+/**
+ * A task handed to the schedulers: its id and input, and the record as the coordinator wrote it. A
+ * scheduler takes that copy as it is only when the hand-off's signature verifies; otherwise it reads
+ * the record.
+ */
+export interface SchedTask {
+  id: string;
+  payload?: unknown;
+  payloadRef?: PayloadRef;
+  record?: TaskRecord;
+}
+
+/**
+ * Coordinator -> schedulers on `<prefix>.sched.<group>`: tasks to split and release. Also used for
+ * work items given back (`items`: an executor could not run them, or they were rescued from a
+ * consumer nobody serves), and for parked work on `<prefix>.parked.<group>`.
+ */
+export interface SchedBatch {
   v: number;
-  kind: 'subtask';
+  kind: 'sched';
+  tasks?: SchedTask[];
+  items?: WorkItem[];
+}
+
+/** One subtask to run. */
+export interface WorkItem {
   taskId: string;
   type: string;
-  group: string;
   index: number;
   total: number;
+  /** The try of this subtask, from 1. A JetStream redelivery is the same attempt, a new delivery. */
   attempt: number;
   input: unknown;
   timeoutMs?: number;
 }
 
-/**
- * Scheduler -> executor group, on the work stream: several subtasks of one task in one message
- * (tasks with `subtasksPerMessage` > 1). Answered by one {@link OutcomeBatchMessage}.
- */
-export interface WorkBatchMessage {
+/** Scheduler -> executor profile, on `<prefix>.work.<group>.<profile>`: subtasks of any tasks. */
+export interface WorkBatch {
   v: number;
-  kind: 'subtasks';
-  taskId: string;
-  type: string;
-  group: string;
-  total: number;
-  attempt: number;
-  items: { index: number; input: unknown }[];
-  timeoutMs?: number;
+  kind: 'work';
+  items: WorkItem[];
 }
 
-/** One subtask's outcome inside an {@link OutcomeBatchMessage}. */
+/** What ran: one subtask's outcome. */
 export type OutcomeItem = {
+  taskId: string;
   index: number;
+  total: number;
+  attempt: number;
+  /** The JetStream delivery of the work message the subtask ran from (1 = first). */
+  delivery: number;
   startedAt: number;
   finishedAt: number;
 } & ({ ok: true; result: unknown } | { ok: false; error: ErrorRecord });
 
-/** Executor -> coordinator: the outcomes of a {@link WorkBatchMessage}'s subtasks. */
-export interface OutcomeBatchMessage {
+/** A task that cannot go on, as the scheduler or an executor sees it (split failed, gave up). */
+export interface TaskFailure {
+  taskId: string;
+  error: ErrorRecord;
+}
+
+/** Executors and schedulers -> coordinators, on `<prefix>.outcomes.<group>`. */
+export interface OutcomeBatch {
   v: number;
   kind: 'outcomes';
-  taskId: string;
-  attempt: number;
-  executor: string;
-  items: OutcomeItem[];
+  /** Executor or scheduler id. */
+  from: string;
+  items?: OutcomeItem[];
+  failures?: TaskFailure[];
 }
 
-/** Executor -> coordinator, on the outcomes stream. */
-export type OutcomeMessage = OutcomeBase &
-  ({ ok: true; result: unknown } | { ok: false; error: ErrorRecord });
-interface OutcomeBase {
+/** A stopped task, on `<prefix>.stops.<taskId>` in the stops stream: skip its queued work. */
+export interface StopNotice {
   v: number;
-  kind: 'outcome';
+  kind: 'stop';
+  taskId: string;
+  state: 'cancelled' | 'failed';
+  reason?: string;
+  at: number;
+}
+
+/** Executor -> coordinators (core NATS), on `<prefix>.started.<group>`: subtasks it starts now. */
+export interface StartedNotice {
+  v: number;
+  kind: 'started';
+  executor: string;
+  items: { taskId: string; index: number; attempt: number }[];
+}
+
+/** Handler progress, on `<prefix>.progress.<taskId>` (core NATS, not stored). */
+export interface ProgressMessage {
+  v: number;
+  kind: 'progress';
   taskId: string;
   index: number;
-  attempt: number;
-  executor: string;
-  startedAt: number;
-  finishedAt: number;
+  progress: unknown;
 }
 
-/** Lifecycle event, on `<prefix>.events.<taskId>.<state>`, kept in the events stream. */
-export interface TaskEvent {
-  v: number;
-  kind: 'state';
-  taskId: string;
-  type: string;
-  tenant: string;
-  state: TaskState;
+/**
+ * One entry of the list index: task `id` entered the page's state at `at` (its `createdAt` for
+ * pending, `startedAt` for running, `finishedAt` for the terminal states). It counts while the
+ * task's record is still in that state since that time.
+ */
+export interface IndexEntry {
+  id: string;
   at: number;
-  subtasks?: { total: number; succeeded: number; failed: number };
-  error?: ErrorRecord;
 }
 
-/** Progress notices on `<prefix>.progress.<taskId>` (core NATS, not stored). */
-export type ProgressMessage =
-  | { v: number; kind: 'subtasks'; taskId: string; total: number; succeeded: number; failed: number }
-  | { v: number; kind: 'started'; taskId: string; index: number; attempt: number; executor: string }
-  | { v: number; kind: 'handler'; taskId: string; index: number; progress: unknown };
-
-/** Cancellation broadcast on `<prefix>.control.cancel.<taskId>` (core NATS). */
-export interface CancelMessage {
+/** A page of the list index, on `<prefix>.index.<state>.<tenant>.<type>`. */
+export interface IndexPage {
   v: number;
-  kind: 'cancel';
-  taskId: string;
-  reason?: string;
+  kind: 'index';
+  entries: IndexEntry[];
 }
 
 /** A dead-lettered message, on `<prefix>.dlq.<source>`, kept in the DLQ stream. msgpack. */
@@ -254,8 +306,41 @@ export interface DeadLetter {
   reason: ErrorRecord;
   actor: string;
   at: number;
+  /** How often JetStream delivered the message before it was given up. */
+  deliveries?: number;
   headers?: Record<string, string[]>;
   data: Uint8Array;
+}
+
+/** The topology manifest `provision` writes, in the config KV bucket under `topology`. JSON. */
+export interface TopologyManifest {
+  v: number;
+  /** Version of the stream, bucket and consumer layout; roles refuse any other. */
+  layout: number;
+  prefix: string;
+  replicas: number;
+  taskRetentionMs: number;
+  stopRetentionMs: number;
+  dlqRetentionMs: number;
+  /** Ack wait and deliveries of each shared consumer. */
+  consumers: Record<ConsumerRole, { ackWaitMs: number; maxDeliver: number; maxAckPending: number }>;
+  provisionedAt: number;
+}
+
+export type ConsumerRole = 'sched' | 'parked' | 'work' | 'outcomes';
+
+// ---- internal requests --------------------------------------------------------------------------
+
+/** Executor -> coordinators: claim redelivered subtasks before running them. */
+export interface ClaimRequest {
+  v?: number;
+  executor: string;
+  items: { taskId: string; index: number; total: number; attempt: number; delivery: number }[];
+}
+
+export interface ClaimReply {
+  /** One per requested item, in order: may it run? */
+  results: { granted: boolean; reason?: string }[];
 }
 
 // ---- API replies --------------------------------------------------------------------------------
@@ -276,6 +361,8 @@ export interface TaskReply {
   result?: unknown;
   /** Where a large result is stored instead (the payloads object store): fetch and msgpack-decode it. */
   resultRef?: PayloadRef;
+  /** Why a pending task is not running, when the coordinator can tell (no executor serves its type). */
+  waiting?: string;
 }
 export interface ListReply {
   tasks: TaskRecord[];

@@ -6,25 +6,28 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { schemas, type SchemaId } from './schemas.js';
 import { ErrorCode, JetschedError } from './errors.js';
 import type {
-  CancelMessage,
+  ApiReply,
   CancelRequest,
+  ClaimRequest,
+  ExecutorAdvert,
   GetRequest,
+  IndexPage,
   ListRequest,
-  OutcomeMessage,
+  OutcomeBatch,
   ProgressMessage,
-  SchedMessage,
+  ResultEnvelope,
+  SchedBatch,
+  StartedNotice,
+  StopNotice,
   SubmitManyRequest,
   SubmitRequest,
   SubtaskRecord,
-  TaskEvent,
   TaskRecord,
+  TopologyManifest,
   WaitRequest,
-  WorkMessage,
-  WorkBatchMessage,
-  OutcomeBatchMessage,
-  ApiReply,
-  ResultEnvelope,
+  WorkBatch,
 } from './types.js';
+import { WIRE_VERSION } from './types.js';
 import type { ErrorRecord } from './errors.js';
 
 /** The TypeScript type each schema validates to. */
@@ -36,17 +39,19 @@ export interface SchemaTypes {
   'list-request': ListRequest;
   'cancel-request': CancelRequest;
   'wait-request': WaitRequest;
+  'claim-request': ClaimRequest;
   'task-record': TaskRecord;
   'subtask-record': SubtaskRecord;
   'result-envelope': ResultEnvelope;
-  'sched-message': SchedMessage;
-  'work-message': WorkMessage;
-  'work-batch-message': WorkBatchMessage;
-  'outcome-message': OutcomeMessage;
-  'outcome-batch-message': OutcomeBatchMessage;
-  'task-event': TaskEvent;
+  'executor-advert': ExecutorAdvert;
+  'topology-manifest': TopologyManifest;
+  'sched-batch': SchedBatch;
+  'work-batch': WorkBatch;
+  'outcome-batch': OutcomeBatch;
+  'stop-notice': StopNotice;
+  'started-notice': StartedNotice;
   'progress-message': ProgressMessage;
-  'cancel-message': CancelMessage;
+  'index-page': IndexPage;
   'api-reply': ApiReply<Record<string, unknown>>;
 }
 
@@ -73,6 +78,9 @@ export function explain(id: SchemaId, value: unknown): string | undefined {
   const e = fn.errors?.[0];
   if (!e) return `does not match schema ${id}`;
   const where = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(root)';
+  if (e.keyword === 'type' && typeof valueAt(value, e.instancePath) === 'bigint') {
+    return `${where}: must be an integer between -(2^53-1) and 2^53-1`;
+  }
   const extra =
     e.keyword === 'additionalProperties'
       ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})`
@@ -87,11 +95,40 @@ export function kindOf(value: unknown): unknown {
   return typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined;
 }
 
-/** Validates `value` against schema `id`; throws a BAD_REQUEST JetschedError naming the problem. */
+/** Schemas of stored records and messages between actors: their `v` must be this version. */
+const VERSIONED: ReadonlySet<SchemaId> = new Set(
+  Object.entries(schemas)
+    .filter(
+      ([, s]) => (s as { properties?: { v?: { const?: number } } }).properties?.v?.const === WIRE_VERSION,
+    )
+    .map(([k]) => k as SchemaId),
+);
+
+/**
+ * Validates `value` against schema `id`; throws a BAD_REQUEST JetschedError naming the problem, or
+ * UNSUPPORTED_VERSION for a message or record of another protocol version.
+ */
 export function validate<K extends SchemaId>(id: K, value: unknown): SchemaTypes[K] {
+  const v = typeof value === 'object' && value !== null ? (value as { v?: unknown }).v : undefined;
+  if (VERSIONED.has(id) && typeof v === 'number' && v !== WIRE_VERSION) {
+    throw new JetschedError(
+      ErrorCode.UnsupportedVersion,
+      `${id} of protocol version ${v}: this jetsched speaks version ${WIRE_VERSION}`,
+      { details: { version: v, supported: [WIRE_VERSION] } },
+    );
+  }
   const reason = explain(id, value);
   if (reason !== undefined) {
     throw new JetschedError(ErrorCode.BadRequest, `invalid ${id}: ${reason}`);
   }
   return value as SchemaTypes[K];
+}
+
+function valueAt(root: unknown, pointer: string): unknown {
+  let cur = root;
+  for (const part of pointer.split('/').slice(1)) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  return cur;
 }

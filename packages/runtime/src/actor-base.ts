@@ -1,14 +1,15 @@
 /**
  * What every role shares: its frozen config, the lifecycle, and a start that connects (or uses the
- * given connection) and provisions the topology before the role's own `run`.
+ * given connection) and binds the provisioned topology (refusing to run when it is missing or
+ * differs) before the role's own `run`. Roles never create or change streams: `provision` does.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { DEFAULT_PREFIX } from '@jetsched/protocol';
+import { DEFAULT_PREFIX, isValidPrefix } from '@jetsched/protocol';
 import { silentLogger } from './logger.js';
 import { actorConnection, type ConnectOptions } from './connection.js';
 import { Lifecycle, type Actor, type ActorState } from './lifecycle.js';
-import { ensureTopology, type Topology, type TopologyOptions } from './topology.js';
+import { bindTopology, type Topology } from './topology.js';
 
 /** The options every role takes. */
 export interface ActorOptions {
@@ -22,7 +23,6 @@ export interface ActorOptions {
   logger?: Logger;
   /** Instance id, in logs and connection names. @defaultValue a random id per role */
   id?: string;
-  topology?: Omit<TopologyOptions, 'prefix'>;
 }
 
 /** The config fields every role's compiled options have. */
@@ -32,7 +32,6 @@ export interface ActorConfig {
   readonly log: Logger;
   readonly nc: NatsConnection | undefined;
   readonly connection: ConnectOptions;
-  readonly topology: TopologyOptions;
 }
 
 /** Applies the defaults of {@link ActorOptions}; each role adds its own fields and freezes the result. */
@@ -43,13 +42,13 @@ export function compileActorConfig(
   logBindings: Record<string, string> = {},
 ): ActorConfig {
   const prefix = o.prefix ?? DEFAULT_PREFIX;
+  if (!isValidPrefix(prefix)) throw new Error(`invalid prefix ${JSON.stringify(prefix)}`);
   return {
     id,
     prefix,
     nc: o.nc,
     connection: { name: `jetsched-${role}-${id}`, ...(o.connection ?? {}) },
     log: (o.logger ?? silentLogger()).child({ actor: role, id, ...logBindings }),
-    topology: { ...(o.topology ?? {}), prefix },
   };
 }
 
@@ -86,7 +85,8 @@ export abstract class ActorBase<C extends ActorConfig> implements Actor {
   start(): Promise<void> {
     return this.life.start(async () => {
       const nc = await actorConnection(this.cfg.nc, this.cfg.connection, (n, fn) => this.life.onClose(n, fn));
-      this.#topo = await ensureTopology(nc, this.cfg.topology);
+      this.#topo = await bindTopology(nc, this.cfg.prefix);
+      this.life.onClose('publisher', () => this.#topo?.publisher.close());
       await this.run(this.#topo);
     });
   }

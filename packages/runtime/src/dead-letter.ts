@@ -1,7 +1,9 @@
 /**
  * Dead letters: a message an actor cannot process is recorded with its reason on
- * `<prefix>.dlq.<source>` (kept in the DLQ stream) and then terminated, so it is never redelivered
- * and never lost silently.
+ * `<prefix>.dlq.<source>` (kept in the DLQ stream), and the original is terminated so that it is
+ * never redelivered and never lost silently. A message is dead-lettered at once when it can never
+ * be processed (it does not decode or validate), and on its last delivery when processing kept
+ * failing (the consumer's max_deliver).
  */
 import type { Msg } from '@nats-io/transport-node';
 import type { JsMsg } from '@nats-io/jetstream';
@@ -9,7 +11,7 @@ import type { Logger } from 'pino';
 import { encode, WIRE_VERSION, type DeadLetter, type ErrorRecord } from '@jetsched/protocol';
 import type { Topology } from './topology.js';
 
-function headerRecord(msg: Msg | JsMsg): Record<string, string[]> | undefined {
+function headerRecord(msg: DeadMessage): Record<string, string[]> | undefined {
   const h = msg.headers;
   if (!h) return undefined;
   const out: Record<string, string[]> = {};
@@ -17,13 +19,16 @@ function headerRecord(msg: Msg | JsMsg): Record<string, string[]> | undefined {
   return out;
 }
 
+/** What a dead letter keeps of the original: a message, or part of one (some items of a batch). */
+export type DeadMessage = Msg | JsMsg | { subject: string; data: Uint8Array; headers?: undefined };
+
 /** Writes a dead-letter record. Never throws: a failure to dead-letter is logged. */
 export async function deadLetter(
   topo: Topology,
   log: Logger,
   source: string,
   actor: string,
-  msg: Msg | JsMsg,
+  msg: DeadMessage,
   reason: ErrorRecord,
 ): Promise<void> {
   const rec: DeadLetter = {
@@ -36,19 +41,17 @@ export async function deadLetter(
     at: Date.now(),
     data: msg.data,
   };
+  if ('info' in msg && typeof msg.info === 'object') rec.deliveries = msg.info.deliveryCount;
   const headers = headerRecord(msg);
   if (headers) rec.headers = headers;
-  log.warn({ source, subject: msg.subject, reason }, 'dead-lettered a message');
-  try {
-    await topo.js.publish(topo.names.dlqSubject(source), encode(rec));
-  } catch (err) {
-    log.error({ err, source, subject: msg.subject }, 'could not write a dead letter');
-  }
+  log.warn({ source, subject: msg.subject, reason, deliveries: rec.deliveries }, 'dead-lettered a message');
+  const r = await topo.publisher.publish({ subject: topo.names.dlqSubject(source), data: encode(rec) });
+  if (!r.ok) log.error({ err: r.error, source, subject: msg.subject }, 'could not write a dead letter');
 }
 
 /**
- * Gives up on a stream message that can never be processed: dead-letters it with the reason, then
- * terminates it so JetStream does not redeliver it.
+ * Gives up on a stream message: dead-letters it with the reason, then terminates it so that
+ * JetStream does not deliver it again.
  */
 export async function rejectMessage(
   topo: Topology,
@@ -59,5 +62,10 @@ export async function rejectMessage(
   reason: ErrorRecord,
 ): Promise<void> {
   await deadLetter(topo, log, source, actor, msg, reason);
-  msg.term(reason.message);
+  msg.term(reason.message.slice(0, 200));
+}
+
+/** True when this is the last delivery its consumer allows: give the message up now, or never. */
+export function isLastDelivery(msg: JsMsg, maxDeliver: number): boolean {
+  return msg.info.deliveryCount >= maxDeliver;
 }

@@ -5,27 +5,55 @@ export {
   DEFAULT_NATS_URL,
   type ConnectOptions,
 } from './connection.js';
+export { bindTopology, readManifest, type Topology } from './topology.js';
+export { provision, MANIFEST_KEY, type ProvisionResult } from './provision.js';
 export {
-  ensureTopology,
-  ensureExecutorConsumer,
-  ensureConsumer,
-  topologyConfig,
+  manifestFor,
+  streamSpecs,
+  consumerSpecs,
+  consumerSettings,
+  executorConsumerSpec,
+  TOPOLOGY_LAYOUT,
+  DEFAULT_CONSUMERS,
   DEFAULT_TASK_RETENTION_MS,
-  DEFAULT_EVENT_RETENTION_MS,
+  DEFAULT_STOP_RETENTION_MS,
   DEFAULT_DLQ_RETENTION_MS,
   DEFAULT_DUPLICATE_WINDOW_MS,
-  DEFAULT_ACK_WAIT_MS,
-  DEFAULT_GROUP_MAX_ACK_PENDING,
-  type Topology,
+  EXECUTOR_ADVERT_TTL_MS,
   type TopologyOptions,
-  type TopologyConfig,
-} from './topology.js';
-export { isCasConflict, createIfAbsent, casUpdate, type CasResult, type Versioned } from './kv-cas.js';
+} from './topology-spec.js';
+export {
+  Publisher,
+  PublishError,
+  maxBodyBytes,
+  MESSAGE_OVERHEAD_BYTES,
+  DEFAULT_PUBLISH_WINDOW,
+  DEFAULT_PUBLISH_TIMEOUT_MS,
+  DEFAULT_PUBLISH_ATTEMPTS,
+  toError,
+  type OutMsg,
+  type HeaderPairs,
+  type PubResult,
+  type PubFailure,
+  type PublisherOptions,
+} from './publisher.js';
+export {
+  TaskStore,
+  RecordCache,
+  decodeTask,
+  recordHeaders,
+  RESULT_INLINE_LIMIT,
+  type StoredTask,
+  type RecordWrite,
+  type WriteResult,
+} from './task-store.js';
+export { StopGate } from './stop-gate.js';
+export { ExecutorRegistry, Advertiser, isLive, DEFAULT_HEARTBEAT_MS, type AdvertSource } from './registry.js';
+export { failpoint, failpointsEnabled } from './failpoints.js';
 export { createLogger, silentLogger, type Logger, type LoggerConfig } from './logger.js';
 export { Lifecycle, ActorState, type Actor } from './lifecycle.js';
-export { deadLetter, rejectMessage } from './dead-letter.js';
+export { deadLetter, rejectMessage, isLastDelivery, type DeadMessage } from './dead-letter.js';
 export { contentHeaders, msgContentType, decodeMsg, replyOk, replyError } from './api-codec.js';
-export { TaskStore, RESULT_INLINE_LIMIT, type TaskStoreChange, type StoredTask } from './task-store.js';
 export { scanBucket, type ScannedEntry } from './stream-scan.js';
 export {
   consumeInBatches,
@@ -33,12 +61,8 @@ export {
   type BatchConsumer,
   type BatchConsumerOptions,
 } from './batch-consumer.js';
-export {
-  publishDeduped,
-  DEFAULT_PUBLISH_ATTEMPTS,
-  maxBodyBytes,
-  MESSAGE_OVERHEAD_BYTES,
-  subtaskHeaders,
-} from './publish.js';
 export { isTransientNatsError, retryTransient } from './transient.js';
+export { positiveInt, nonNegativeInt } from './option-checks.js';
 export { ActorBase, compileActorConfig, type ActorConfig, type ActorOptions } from './actor-base.js';
+export { GroupCommit } from './group-commit.js';
+export { Signer, SIGNATURE_HEADER, SIGNING_KEYS_KEY, type SigningKey, type SigningKeys } from './signing.js';

@@ -1,32 +1,35 @@
 /**
- * Task records, results and lifecycle events: the stored state that the coordinator owns and the
- * scheduler advances (pending -> scheduled). Every change goes through compare-and-set, checks the
- * state machine, and is announced once on the events stream (dedupe id `<taskId>.<state>`).
+ * Task records, subtask records and results as stored in KV: reads of many records in one request,
+ * writes of many records in one window of publishes, each a compare-and-set on the revision read.
+ * What a record becomes is never decided here: callers pass what ./transitions.ts (protocol)
+ * computed.
+ *
+ * Every record write carries headers naming its state, tenant and type; the list index is built
+ * from those alone (a headers-only consumer), and the server republishes every write, headers and
+ * all, as the task's event.
  */
+import type { MsgHdrs } from '@nats-io/transport-node';
 import {
-  canTransition,
   decode,
   decodeJson,
   encode,
   encodeJson,
   Header,
-  isTerminal,
+  subtaskKey,
   validate,
   WIRE_VERSION,
   type ResultEnvelope,
-  type TaskEvent,
+  type SubtaskRecord,
   type TaskRecord,
-  type TaskState,
 } from '@jetsched/protocol';
-import { headers } from '@nats-io/transport-node';
-import { casUpdate, createIfAbsent } from './kv-cas.js';
-import { scanBucket } from './stream-scan.js';
-import { publishDeduped } from './publish.js';
+import { toError, type PubResult, type OutMsg } from './publisher.js';
 import { retryTransient } from './transient.js';
 import type { Topology } from './topology.js';
 
 /** Results larger than this (msgpack-encoded) go to the payloads object store. @defaultValue 512 KiB */
 export const RESULT_INLINE_LIMIT = 512 * 1024;
+/** Most subjects one batched direct get may ask for (the server's limit). */
+const MULTI_GET_LIMIT = 1024;
 
 /** A task record as read, with the revision to compare-and-set against. */
 export interface StoredTask {
@@ -34,10 +37,15 @@ export interface StoredTask {
   revision: number;
 }
 
-/** A proposed change: the new record, or undefined to leave the record as it is. */
-export type TaskStoreChange = (current: TaskRecord) => TaskRecord | undefined;
+/** One record to write: the new record, and the revision it replaces (0: create). */
+export interface RecordWrite {
+  record: TaskRecord;
+  expect: number;
+}
 
-function decodeTask(data: Uint8Array): TaskRecord {
+export type WriteResult = { ok: true; revision: number } | { ok: false; conflict: boolean; error: Error };
+
+export function decodeTask(data: Uint8Array): TaskRecord {
   return validate('task-record', decodeJson(data));
 }
 
@@ -46,98 +54,113 @@ export class TaskStore {
 
   async get(id: string): Promise<StoredTask | null> {
     const entry = await retryTransient(() => this.topo.kv.tasks.get(id));
-    if (!entry || entry.operation !== 'PUT') return null;
+    if (!entry || entry.operation !== 'PUT' || entry.value.length === 0) return null;
     return { record: decodeTask(entry.value), revision: entry.revision };
   }
 
-  /** Creates the record; returns it with its revision, or null when a record with this id exists. */
-  async create(record: TaskRecord): Promise<StoredTask | null> {
-    const revision = await createIfAbsent(this.topo.kv.tasks, record.id, encodeJson(record));
-    return revision === null ? null : { record, revision };
+  /**
+   * Reads many records in as few requests as the server allows (1,024 per request). Absent ids are
+   * left out; a record that does not validate is reported in `unreadable`.
+   */
+  async getMany(
+    ids: readonly string[],
+  ): Promise<{ found: Map<string, StoredTask>; unreadable: Map<string, Error> }> {
+    const found = new Map<string, StoredTask>();
+    const unreadable = new Map<string, Error>();
+    const unique = [...new Set(ids)];
+    const stream = `KV_${this.topo.names.buckets.tasks}`;
+    const prefix = `$KV.${this.topo.names.buckets.tasks}.`;
+    const chunks: string[][] = [];
+    for (let i = 0; i < unique.length; i += MULTI_GET_LIMIT)
+      chunks.push(unique.slice(i, i + MULTI_GET_LIMIT));
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        const msgs = await retryTransient(async () => {
+          const out = [];
+          const it = await this.topo.jsm.direct.getLastMessagesFor(stream, {
+            multi_last: chunk.map((id) => this.topo.names.taskRecordSubject(id)),
+            batch: chunk.length,
+          });
+          for await (const m of it) out.push(m);
+          return out;
+        });
+        for (const m of msgs) {
+          const id = m.subject.slice(prefix.length);
+          if (m.data.length === 0 || m.header.get('KV-Operation')) continue;
+          try {
+            found.set(id, { record: decodeTask(m.data), revision: m.seq });
+          } catch (err) {
+            unreadable.set(id, err as Error);
+          }
+        }
+      }),
+    );
+    return { found, unreadable };
   }
 
   /**
-   * Applies `change` under compare-and-set. A change that moves the state is checked against the
-   * state machine (an illegal move throws) and, once stored, published as a lifecycle event.
-   * Returns the stored record and whether this call changed it, or null when the task is unknown.
-   * `known` is the record as the caller read it, to save a read (see `casUpdate`).
+   * Writes records, each a compare-and-set on `expect` (0: create if absent), in one window, with
+   * `alongside` (index pages) in the same window. `alongsideFailed` says whether one of those was
+   * not stored.
    */
-  async update(
-    id: string,
-    change: TaskStoreChange,
-    known?: StoredTask,
-  ): Promise<{ record: TaskRecord; changed: boolean } | null> {
-    let from: TaskState | undefined;
-    const res = await casUpdate(
-      this.topo.kv.tasks,
-      id,
-      decodeTask,
-      encodeJson,
-      (current) => {
-        const next = change(current);
-        if (next === undefined) return undefined;
-        if (next.state !== current.state && !canTransition(current.state, next.state)) {
-          throw new Error(`illegal task transition ${current.state} -> ${next.state} for ${id}`);
-        }
-        from = current.state;
-        return { ...next, updatedAt: Date.now() };
-      },
-      known && { value: known.record, revision: known.revision },
-    );
-    if (!res) return null;
-    if (res.changed && from !== res.value.state) await this.publishEvent(res.value);
-    return { record: res.value, changed: res.changed };
-  }
-
-  /** Moves a task to `state` unless it is terminal already; `patch` adds fields. */
-  transition(
-    id: string,
-    state: TaskState,
-    patch: Partial<TaskRecord> = {},
-  ): Promise<{ record: TaskRecord; changed: boolean } | null> {
-    return this.update(id, (cur) => {
-      if (isTerminal(cur.state) || cur.state === state || !canTransition(cur.state, state)) return undefined;
-      return { ...cur, ...patch, state };
-    });
-  }
-
-  /** Publishes the lifecycle event for the record's current state (idempotent by dedupe id). */
-  async publishEvent(record: TaskRecord): Promise<void> {
-    const ev: TaskEvent = {
-      v: WIRE_VERSION,
-      kind: 'state',
-      taskId: record.id,
-      type: record.type,
-      tenant: record.tenant,
-      state: record.state,
-      at: record.updatedAt,
+  async write(
+    writes: readonly RecordWrite[],
+    alongside: readonly OutMsg[] = [],
+  ): Promise<{ results: WriteResult[]; alongsideFailed: Error | undefined }> {
+    if (writes.length === 0 && alongside.length === 0) return { results: [], alongsideFailed: undefined };
+    const all = await this.topo.publisher.publishAll([...writes.map((w) => this.recordMsg(w)), ...alongside]);
+    const failed = all.slice(writes.length).find((r) => !r.ok);
+    return {
+      results: all.slice(0, writes.length).map(toWriteResult),
+      alongsideFailed: failed && !failed.ok ? toError(failed.error) : undefined,
     };
-    if (record.subtasks) {
-      const { total, succeeded, failed } = record.subtasks;
-      ev.subtasks = { total, succeeded, failed };
-    }
-    if (record.error) ev.error = record.error;
-    const h = headers();
-    h.set(Header.TaskId, record.id);
-    h.set(Header.TaskType, record.type);
-    await publishDeduped(this.topo.js, this.topo.names.eventSubject(record.id, record.state), encode(ev), {
-      msgID: `${record.id}.${record.state}`,
-      headers: h,
-    });
   }
 
-  /** Stores a task result: inline in the results bucket, or in the object store when large. */
-  async putResult(id: string, value: unknown): Promise<void> {
-    const bytes = encode(value);
-    let envelope: ResultEnvelope;
-    if (bytes.length <= RESULT_INLINE_LIMIT) {
-      envelope = { v: WIRE_VERSION, value };
-    } else {
-      const name = `result-${id}`;
-      await (await this.topo.payloads()).putBlob({ name }, bytes);
-      envelope = { v: WIRE_VERSION, ref: { bucket: this.topo.names.buckets.payloads, name } };
-    }
-    await this.topo.kv.results.put(id, encode(envelope));
+  /** The message that stores a record: JSON, with the headers the index and events read. */
+  recordMsg(w: RecordWrite): OutMsg {
+    return {
+      subject: this.topo.names.taskRecordSubject(w.record.id),
+      data: encodeJson(w.record),
+      headers: [
+        [Header.State, w.record.state],
+        [Header.Tenant, w.record.tenant],
+        [Header.TaskType, w.record.type],
+      ],
+      expectLastSubjectSeq: w.expect,
+    };
+  }
+
+  /** Stores subtask records (create if absent: a repeat finds the first and changes nothing). */
+  async putSubtasks(records: readonly SubtaskRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const results = await this.topo.publisher.publishAll(
+      records.map((r) => ({
+        subject: `$KV.${this.topo.names.buckets.subtasks}.${subtaskKey(r.taskId, r.index)}`,
+        data: encode(r),
+        expectLastSubjectSeq: 0,
+      })),
+    );
+    for (const r of results) if (!r.ok && !r.error.isConflict) throw toError(r.error);
+  }
+
+  /** Stores task results: inline in the results bucket, or in the object store when large. */
+  async putResults(results: readonly { id: string; value: unknown }[]): Promise<void> {
+    if (results.length === 0) return;
+    const msgs = await Promise.all(
+      results.map(async ({ id, value }): Promise<OutMsg> => {
+        const bytes = encode(value);
+        let envelope: ResultEnvelope;
+        if (bytes.length <= RESULT_INLINE_LIMIT) {
+          envelope = { v: WIRE_VERSION, value };
+        } else {
+          const name = `result-${id}`;
+          await (await this.topo.payloads()).putBlob({ name }, bytes);
+          envelope = { v: WIRE_VERSION, ref: { bucket: this.topo.names.buckets.payloads, name } };
+        }
+        return { subject: `$KV.${this.topo.names.buckets.results}.${id}`, data: encode(envelope) };
+      }),
+    );
+    await this.topo.publisher.publishAllOrThrow(msgs);
   }
 
   /** The stored result envelope: the value inline, or where to fetch it. */
@@ -146,15 +169,52 @@ export class TaskStore {
     if (!entry || entry.operation !== 'PUT') return undefined;
     return validate('result-envelope', decode(entry.value));
   }
+}
 
-  /** Every stored task record, read in one pass over the bucket's stream. */
-  async *all(): AsyncGenerator<TaskRecord> {
-    for await (const e of scanBucket(this.topo.js, this.topo.names.buckets.tasks)) {
-      try {
-        yield decodeTask(e.data);
-      } catch {
-        // a record that does not validate is left out of listings; `get` reports it
-      }
+function toWriteResult(r: PubResult): WriteResult {
+  if (r.ok) return { ok: true, revision: r.seq };
+  return { ok: false, conflict: r.error.isConflict, error: r.error.isConflict ? CONFLICT : toError(r.error) };
+}
+
+/** One Error for every lost compare-and-set (they are routine; none needs a stack of its own). */
+const CONFLICT = new Error('compare-and-set lost: the record changed');
+
+/** Headers of a task record message (or its republished event) as a record of strings. */
+export function recordHeaders(h: MsgHdrs | undefined): { state?: string; tenant?: string; type?: string } {
+  if (!h) return {};
+  const out: { state?: string; tenant?: string; type?: string } = {};
+  const state = h.get(Header.State);
+  const tenant = h.get(Header.Tenant);
+  const type = h.get(Header.TaskType);
+  if (state) out.state = state;
+  if (tenant) out.tenant = tenant;
+  if (type) out.type = type;
+  return out;
+}
+
+/**
+ * Records this process read or wrote lately, with their revisions: a write can start from here
+ * instead of a read. A stale entry costs one lost compare-and-set and a read; it is a cache, never
+ * the truth. Bounded: the oldest entries go first.
+ */
+export class RecordCache {
+  readonly #map = new Map<string, StoredTask>();
+  constructor(private readonly max = 100_000) {}
+
+  get(id: string): StoredTask | undefined {
+    return this.#map.get(id);
+  }
+
+  set(s: StoredTask): void {
+    this.#map.delete(s.record.id);
+    this.#map.set(s.record.id, s);
+    if (this.#map.size > this.max) {
+      const oldest = this.#map.keys().next().value;
+      if (oldest !== undefined) this.#map.delete(oldest);
     }
+  }
+
+  delete(id: string): void {
+    this.#map.delete(id);
   }
 }

@@ -1,226 +1,174 @@
 /**
- * The JetStream resources jetsched uses, created idempotently by every actor at start-up (any
- * instance may be first). Names come from @jetsched/protocol `names()`; docs/protocol.md lists them.
+ * Binding a role to a provisioned layout: read the manifest `provision` wrote, check every stream,
+ * bucket and shared consumer against it, and return handles on them. A role never creates or
+ * changes any of them (./provision.ts does); it refuses to start, naming what is wrong, when the
+ * layout is missing, of another version, or differs.
  */
 import {
-  AckPolicy,
-  DiscardPolicy,
+  JetStreamApiError,
   jetstream,
   jetstreamManager,
-  JetStreamApiError,
-  RetentionPolicy,
-  StorageType,
   type JetStreamClient,
   type JetStreamManager,
-  type StreamConfig,
-  type ConsumerConfig,
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { isTransientNatsError } from './transient.js';
 import { Objm, type ObjectStore } from '@nats-io/obj';
-import { nanos, type NatsConnection } from '@nats-io/transport-node';
-import { DEFAULT_PREFIX, names, type Names } from '@jetsched/protocol';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  DEFAULT_PREFIX,
+  decodeJson,
+  ErrorCode,
+  JetschedError,
+  names,
+  validate,
+  type Names,
+  type TopologyManifest,
+} from '@jetsched/protocol';
+import { MANIFEST_KEY } from './provision.js';
+import { Publisher } from './publisher.js';
+import { decodeKeys, Signer, SIGNING_KEYS_KEY } from './signing.js';
+import { retryTransient } from './transient.js';
+import { consumerSpecs, streamSpecs, TOPOLOGY_LAYOUT } from './topology-spec.js';
 
-// Server API error codes the client library does not name.
-const STREAM_NAME_IN_USE = 10058;
-const CONSUMER_EXISTS_CODES: readonly number[] = [10013, 10148];
-
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
-
-/** @defaultValue 7 days */
-export const DEFAULT_TASK_RETENTION_MS = 7 * DAY_MS;
-/** @defaultValue 24 hours */
-export const DEFAULT_EVENT_RETENTION_MS = DAY_MS;
-/** @defaultValue 7 days */
-export const DEFAULT_DLQ_RETENTION_MS = 7 * DAY_MS;
-/** JetStream publish dedupe window on the work, sched and outcome streams. @defaultValue 2 minutes */
-export const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
-/** How long an executor may hold a subtask without a heartbeat. @defaultValue 30 s */
-export const DEFAULT_ACK_WAIT_MS = 30_000;
-/** Subtasks in flight per executor group (the consumer's max_ack_pending). @defaultValue 10,000 */
-export const DEFAULT_GROUP_MAX_ACK_PENDING = 10_000;
-
-export interface TopologyOptions {
-  /** @defaultValue {@link DEFAULT_PREFIX} */
-  prefix?: string;
-  /** Stream and bucket replicas: 1 for a single server, 3 on a cluster. @defaultValue 1 */
-  replicas?: number;
-  /** Task records, subtask records, results and idempotency keys expire after this. */
-  taskRetentionMs?: number;
-  eventRetentionMs?: number;
-  dlqRetentionMs?: number;
-}
-
-export interface TopologyConfig {
-  readonly prefix: string;
-  readonly replicas: number;
-  readonly taskRetentionMs: number;
-  readonly eventRetentionMs: number;
-  readonly dlqRetentionMs: number;
-}
-
-export function topologyConfig(opts: TopologyOptions = {}): TopologyConfig {
-  return Object.freeze({
-    prefix: opts.prefix ?? DEFAULT_PREFIX,
-    replicas: opts.replicas ?? 1,
-    taskRetentionMs: opts.taskRetentionMs ?? DEFAULT_TASK_RETENTION_MS,
-    eventRetentionMs: opts.eventRetentionMs ?? DEFAULT_EVENT_RETENTION_MS,
-    dlqRetentionMs: opts.dlqRetentionMs ?? DEFAULT_DLQ_RETENTION_MS,
-  });
-}
-
-/** Handles on every resource, for one connection. */
+/** Handles on every resource of a provisioned layout, for one connection. */
 export interface Topology {
   readonly nc: NatsConnection;
   readonly names: Names;
-  readonly config: TopologyConfig;
+  readonly manifest: TopologyManifest;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
-  readonly kv: { readonly tasks: KV; readonly subtasks: KV; readonly results: KV; readonly idempotency: KV };
-  /** The claim-check object store for large payloads, opened on first use. */
+  readonly kv: {
+    readonly tasks: KV;
+    readonly subtasks: KV;
+    readonly results: KV;
+    readonly idempotency: KV;
+    readonly executors: KV;
+    readonly config: KV;
+  };
+  /** Windowed publishes with acks, shared by everything the role writes. */
+  readonly publisher: Publisher;
+  /** Signs and verifies hand-offs with the cluster's keys. */
+  readonly signer: Signer;
+  /** The claim-check object store for large payloads and results, opened on first use. */
   payloads(): Promise<ObjectStore>;
 }
 
-type StreamSpec = Partial<StreamConfig> & { name: string };
+const STREAM_NOT_FOUND = 10059;
+const CONSUMER_NOT_FOUND = 10014;
 
-function streamConfigs(n: Names, c: TopologyConfig): StreamSpec[] {
-  const base = {
-    storage: StorageType.File,
-    num_replicas: c.replicas,
-    duplicate_window: nanos(DEFAULT_DUPLICATE_WINDOW_MS),
-  };
-  return [
-    { ...base, name: n.streams.sched, subjects: [n.subjects.schedAll], retention: RetentionPolicy.Workqueue },
-    { ...base, name: n.streams.work, subjects: [n.subjects.workAll], retention: RetentionPolicy.Workqueue },
-    {
-      ...base,
-      name: n.streams.outcomes,
-      subjects: [n.subjects.outcomesAll],
-      retention: RetentionPolicy.Workqueue,
-    },
-    {
-      ...base,
-      name: n.streams.events,
-      subjects: [n.subjects.eventsAll],
-      retention: RetentionPolicy.Limits,
-      discard: DiscardPolicy.Old,
-      max_age: nanos(c.eventRetentionMs),
-    },
-    {
-      ...base,
-      name: n.streams.dlq,
-      subjects: [n.subjects.dlqAll],
-      retention: RetentionPolicy.Limits,
-      discard: DiscardPolicy.Old,
-      max_age: nanos(c.dlqRetentionMs),
-    },
-  ];
+/** What to run `provision` with, in an error message. */
+function hint(prefix: string): string {
+  return prefix === DEFAULT_PREFIX
+    ? 'run `jetsched provision`'
+    : `run \`jetsched provision --prefix ${prefix}\``;
 }
 
-async function ensureStream(jsm: JetStreamManager, cfg: StreamSpec): Promise<void> {
+/** Reads the manifest of `prefix`, or throws NOT_PROVISIONED saying what to run. */
+export async function readManifest(nc: NatsConnection, prefix: string): Promise<TopologyManifest> {
+  const n = names(prefix);
+  const jsm = await retryTransient(() => jetstreamManager(nc), 20);
+  let entry;
   try {
-    await jsm.streams.add(cfg);
+    await retryTransient(() => jsm.streams.info(`KV_${n.buckets.config}`), 20);
+    const kv = await new Kvm(nc).open(n.buckets.config);
+    entry = await retryTransient(() => kv.get(MANIFEST_KEY), 20);
   } catch (err) {
-    // 10058: exists with a different configuration (an older jetsched, or changed retention):
-    // apply ours where the server allows it.
-    if (err instanceof JetStreamApiError && err.code === STREAM_NAME_IN_USE) {
-      await jsm.streams.update(cfg.name, cfg);
-      return;
-    }
-    throw err;
+    if (!(err instanceof JetStreamApiError && err.code === STREAM_NOT_FOUND)) throw err;
   }
-}
-
-async function ensureKv(kvm: Kvm, name: string, c: TopologyConfig): Promise<KV> {
-  try {
-    return await kvm.create(name, { history: 1, replicas: c.replicas, ttl: c.taskRetentionMs });
-  } catch (err) {
-    // the bucket exists with other settings (an operator changed them): use it as it is
-    if (err instanceof JetStreamApiError && err.code === STREAM_NAME_IN_USE) return kvm.open(name);
-    throw err;
+  if (!entry || entry.operation !== 'PUT') {
+    throw new JetschedError(
+      ErrorCode.NotProvisioned,
+      `jetsched is not provisioned under prefix "${prefix}" on this NATS server: ${hint(prefix)} first`,
+    );
   }
+  const raw = decodeJson(entry.value) as { layout?: unknown };
+  if (raw.layout !== TOPOLOGY_LAYOUT) {
+    throw new JetschedError(
+      ErrorCode.NotProvisioned,
+      `prefix "${prefix}" is provisioned with layout ${String(raw.layout)}; this jetsched needs layout ${TOPOLOGY_LAYOUT}: ${hint(prefix)}`,
+    );
+  }
+  return validate('topology-manifest', raw);
 }
-
-/** How long start-up waits for JetStream to become available (a cluster electing its leader). */
-export const TOPOLOGY_READY_TIMEOUT_MS = 30_000;
 
 /**
- * Creates (or finds) every stream and bucket and returns handles on them. Retries while JetStream
- * is temporarily unavailable (a cluster still electing its meta leader, a server restarting).
+ * Checks the layout of `prefix` against its manifest and returns handles on it. Throws
+ * NOT_PROVISIONED listing every stream or consumer that is missing or differs.
  */
-export async function ensureTopology(nc: NatsConnection, opts: TopologyOptions = {}): Promise<Topology> {
-  const deadline = Date.now() + TOPOLOGY_READY_TIMEOUT_MS;
-  for (;;) {
-    try {
-      return await provision(nc, opts);
-    } catch (err) {
-      if (Date.now() > deadline || !isTransientNatsError(err)) throw err;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
-
-async function provision(nc: NatsConnection, opts: TopologyOptions): Promise<Topology> {
-  const config = topologyConfig(opts);
-  const n = names(config.prefix);
+export async function bindTopology(nc: NatsConnection, prefix: string = DEFAULT_PREFIX): Promise<Topology> {
+  const manifest = await readManifest(nc, prefix);
+  const n = names(prefix);
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
-  for (const cfg of streamConfigs(n, config)) await ensureStream(jsm, cfg);
+  const problems: string[] = [];
+  await Promise.all(
+    streamSpecs(n, manifest).map(async (spec) => {
+      try {
+        const { config } = await retryTransient(() => jsm.streams.info(spec.name), 20);
+        if (spec.retention !== undefined && config.retention !== spec.retention) {
+          problems.push(`stream ${spec.name} has retention ${config.retention}, expected ${spec.retention}`);
+        }
+        const missing = spec.subjects.filter((s) => !config.subjects.includes(s));
+        if (missing.length > 0) problems.push(`stream ${spec.name} lacks subjects ${missing.join(', ')}`);
+        if (spec.republish && config.republish?.dest !== spec.republish.dest) {
+          problems.push(`stream ${spec.name} does not republish its changes to ${spec.republish.dest}`);
+        }
+      } catch (err) {
+        if (err instanceof JetStreamApiError && err.code === STREAM_NOT_FOUND)
+          problems.push(`stream ${spec.name} is missing`);
+        else throw err;
+      }
+    }),
+  );
+  await Promise.all(
+    consumerSpecs(n, manifest).map(async ({ stream, config }) => {
+      try {
+        await retryTransient(() => jsm.consumers.info(stream, config.durable_name), 20);
+      } catch (err) {
+        if (
+          err instanceof JetStreamApiError &&
+          (err.code === CONSUMER_NOT_FOUND || err.code === STREAM_NOT_FOUND)
+        ) {
+          problems.push(`consumer ${config.durable_name} on ${stream} is missing`);
+        } else throw err;
+      }
+    }),
+  );
+  if (problems.length > 0) {
+    throw new JetschedError(
+      ErrorCode.NotProvisioned,
+      `the layout of prefix "${prefix}" differs from its manifest (${problems.join('; ')}): ${hint(prefix)}`,
+      { details: { problems } },
+    );
+  }
   const kvm = new Kvm(js);
-  const [tasks, subtasks, results, idempotency] = await Promise.all([
-    ensureKv(kvm, n.buckets.tasks, config),
-    ensureKv(kvm, n.buckets.subtasks, config),
-    ensureKv(kvm, n.buckets.results, config),
-    ensureKv(kvm, n.buckets.idempotency, config),
+  const open = (b: string): Promise<KV> => kvm.open(b);
+  const [tasks, subtasks, results, idempotency, executors, config] = await Promise.all([
+    open(n.buckets.tasks),
+    open(n.buckets.subtasks),
+    open(n.buckets.results),
+    open(n.buckets.idempotency),
+    open(n.buckets.executors),
+    open(n.buckets.config),
   ]);
+  const keys = await retryTransient(() => config.get(SIGNING_KEYS_KEY), 20);
+  if (!keys || keys.operation !== 'PUT') {
+    throw new JetschedError(
+      ErrorCode.NotProvisioned,
+      `prefix "${prefix}" has no signing key: ${hint(prefix)}`,
+    );
+  }
+  const signer = new Signer(decodeKeys(keys.value));
   let payloads: Promise<ObjectStore> | undefined;
   return {
     nc,
     names: n,
-    config,
+    manifest,
     js,
     jsm,
-    kv: { tasks, subtasks, results, idempotency },
-    payloads: () =>
-      (payloads ??= new Objm(js).create(n.buckets.payloads, {
-        replicas: config.replicas,
-        ttl: config.taskRetentionMs,
-      })),
+    kv: { tasks, subtasks, results, idempotency, executors, config },
+    publisher: new Publisher(nc),
+    signer,
+    payloads: () => (payloads ??= new Objm(js).open(n.buckets.payloads)),
   };
-}
-
-/** Creates or updates the durable pull consumer shared by every member of an executor group. */
-export async function ensureExecutorConsumer(
-  topo: Topology,
-  group: string,
-  opts: { ackWaitMs?: number; maxAckPending?: number } = {},
-): Promise<string> {
-  const durable = topo.names.consumers.executor(group);
-  const cfg = {
-    durable_name: durable,
-    filter_subject: topo.names.workSubject(group),
-    ack_policy: AckPolicy.Explicit,
-    ack_wait: nanos(opts.ackWaitMs ?? DEFAULT_ACK_WAIT_MS),
-    max_ack_pending: opts.maxAckPending ?? DEFAULT_GROUP_MAX_ACK_PENDING,
-  };
-  await ensureConsumer(topo.jsm, topo.names.streams.work, cfg);
-  return durable;
-}
-
-/** Creates or updates a durable pull consumer (consumer create is idempotent for equal configs). */
-export async function ensureConsumer(
-  jsm: JetStreamManager,
-  stream: string,
-  cfg: Partial<ConsumerConfig> & { durable_name: string },
-): Promise<void> {
-  try {
-    await jsm.consumers.add(stream, { ack_policy: AckPolicy.Explicit, ...cfg });
-  } catch (err) {
-    if (err instanceof JetStreamApiError && CONSUMER_EXISTS_CODES.includes(err.code)) {
-      await jsm.consumers.update(stream, cfg.durable_name, cfg);
-      return;
-    }
-    throw err;
-  }
 }

@@ -26,6 +26,8 @@ export interface ServerOptions {
   readyTimeoutMs?: number;
   /** Log file for the server's output; none by default. */
   logFile?: string;
+  /** Serve the HTTP monitoring endpoints (`/varz`, `/jsz`) on a port the OS picks. @defaultValue false */
+  monitoring?: boolean;
 }
 
 export interface NatsServer {
@@ -33,6 +35,8 @@ export interface NatsServer {
   readonly port: number;
   readonly storeDir: string;
   readonly pid: number | undefined;
+  /** `http://127.0.0.1:<port>` of the monitoring endpoints, when started with `monitoring`. */
+  readonly monitorUrl: string | undefined;
   /** SIGTERM and wait for exit. `clean` removes the store dir. */
   stop(opts?: { clean?: boolean }): Promise<void>;
   /** SIGKILL, as a crash. */
@@ -65,6 +69,7 @@ function configText(o: ServerOptions & { port: number; storeDir: string }, ports
     `jetstream { store_dir: "${o.storeDir}", max_memory_store: 268435456, max_file_store: 10737418240 }`,
   ];
   if (o.serverName) lines.push(`server_name: "${o.serverName}"`);
+  if (o.monitoring) lines.push('http: "127.0.0.1:-1"');
   if (o.cluster) {
     const routes = o.cluster.routes.map((p) => `"nats-route://127.0.0.1:${p}"`).join(', ');
     lines.push(
@@ -75,17 +80,21 @@ function configText(o: ServerOptions & { port: number; storeDir: string }, ports
   return lines.join('\n') + '\n';
 }
 
-async function waitForPortsFile(dir: string, pid: number, deadline: number): Promise<number> {
+async function waitForPortsFile(
+  dir: string,
+  pid: number,
+  deadline: number,
+): Promise<{ port: number; monitoring: string | undefined }> {
   while (Date.now() < deadline) {
     const files = await readdir(dir).catch(() => [] as string[]);
     const f = files.find((n) => n.endsWith(`_${pid}.ports`));
     if (f) {
       const text = await readFile(join(dir, f), 'utf8').catch(() => '');
       if (text) {
-        const info = JSON.parse(text) as { nats?: string[] };
+        const info = JSON.parse(text) as { nats?: string[]; monitoring?: string[] };
         const url = info.nats?.[0];
         const port = url ? Number(new URL(url).port) : NaN;
-        if (Number.isInteger(port) && port > 0) return port;
+        if (Number.isInteger(port) && port > 0) return { port, monitoring: info.monitoring?.[0] };
       }
     }
     await sleep(25);
@@ -115,6 +124,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<NatsServer>
   let port = opts.port ?? 0;
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
+  let monitorUrl: string | undefined;
 
   const launch = async (): Promise<void> => {
     const portsDir = await mkdtemp(join(work, 'ports-'));
@@ -134,7 +144,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<NatsServer>
       throw new Error(`nats-server exited during start-up: ${stderr.trim() || '(no output)'}`);
     });
     try {
-      port = await Promise.race([waitForPortsFile(portsDir, proc.pid ?? -1, deadline), failed]);
+      const ports = await Promise.race([waitForPortsFile(portsDir, proc.pid ?? -1, deadline), failed]);
+      port = ports.port;
+      monitorUrl = ports.monitoring;
       await Promise.race([waitForTcp(port, deadline), failed]);
     } catch (err) {
       proc.kill('SIGKILL');
@@ -160,6 +172,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<NatsServer>
     storeDir,
     get pid() {
       return child?.pid;
+    },
+    get monitorUrl() {
+      return monitorUrl;
     },
     async stop(o = {}) {
       await signal('SIGTERM');

@@ -8,9 +8,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCluster } from '@jetsched/testkit';
-import { createLogger } from '@jetsched/runtime';
+import { connectNats, createLogger, provision } from '@jetsched/runtime';
 import { common, int, parse } from '../args.js';
 import { spawnRole, type RoleProcess } from '../role-process.js';
+import { provisionOptions, topologyFromFlags } from './provision.js';
 
 export async function clusterCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
@@ -21,7 +22,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     executors: { type: 'string' },
     concurrency: { type: 'string', short: 'c' },
     'log-dir': { type: 'string' },
-    'ack-wait-ms': { type: 'string' },
+    ...provisionOptions,
   });
   const c = common(values);
   const log = createLogger(c.logLevel ? { level: c.logLevel } : {});
@@ -29,8 +30,10 @@ export async function clusterCommand(argv: string[]): Promise<number> {
   const cluster = await startCluster(3, { logDir });
   const servers = cluster.urls.join(',');
   log.info({ servers, logDir }, 'started a 3-node NATS cluster');
-  const shared = ['--server', servers, '--prefix', c.prefix, '--replicas', '3'];
-  if (values['ack-wait-ms']) shared.push('--ack-wait-ms', values['ack-wait-ms']);
+  // provisioned once, at 3 replicas, before any role starts
+  const nc = await connectNats({ servers: cluster.urls });
+  await provision(nc, { ...topologyFromFlags(values, c.prefix), replicas: 3 }).finally(() => nc.close());
+  const shared = ['--server', servers, '--prefix', c.prefix];
   const withJobs = values.handlers ? [...shared, '--handlers', values.handlers] : shared;
   const roles: RoleProcess[] = [];
   const start = (role: 'coordinator' | 'scheduler' | 'executor', n: number, args: string[]): void => {

@@ -2,7 +2,7 @@
 import { createCoordinator } from '@jetsched/coordinator';
 import { createExecutor } from '@jetsched/executor';
 import { createScheduler } from '@jetsched/scheduler';
-import { createLogger, type Actor, type Logger } from '@jetsched/runtime';
+import { connectNats, createLogger, provision, type Actor, type Logger } from '@jetsched/runtime';
 import { common, int, parse } from '../args.js';
 import { loadJobsModule, type JobsModule } from '../jobs-module.js';
 import { localNats } from '../local-nats.js';
@@ -11,9 +11,8 @@ const roleOptions = {
   handlers: { type: 'string' },
   group: { type: 'string', short: 'g' },
   concurrency: { type: 'string', short: 'c' },
-  replicas: { type: 'string' },
   executors: { type: 'string' },
-  'ack-wait-ms': { type: 'string' },
+  'drain-timeout-ms': { type: 'string' },
 } as const;
 
 const NO_JOBS: JobsModule = { handlers: {}, reducers: {}, splitters: {} };
@@ -48,13 +47,13 @@ export async function roleCommand(
   const c = common(values);
   const log = createLogger(c.logLevel ? { level: c.logLevel } : {});
   const jobs = values.handlers ? await loadJobsModule(values.handlers) : NO_JOBS;
-  const replicas = int(values.replicas, 'replicas', 1);
-  const topology = { replicas };
   const group = values.group ?? 'default';
   const concurrency = int(values.concurrency, 'concurrency', 8);
-  const ackWait =
-    values['ack-wait-ms'] === undefined ? {} : { ackWaitMs: int(values['ack-wait-ms'], 'ack-wait-ms', 0) };
-  const base = { connection: c.connection, prefix: c.prefix, logger: log, topology, ...ackWait };
+  const drain =
+    values['drain-timeout-ms'] === undefined
+      ? {}
+      : { drainTimeoutMs: int(values['drain-timeout-ms'], 'drain-timeout-ms', 0) };
+  const base = { connection: c.connection, prefix: c.prefix, logger: log };
   switch (role) {
     case 'coordinator':
       return runUntilSignal([createCoordinator({ ...base, reducers: jobs.reducers })], log);
@@ -62,18 +61,24 @@ export async function roleCommand(
       return runUntilSignal([createScheduler({ ...base, splitters: jobs.splitters })], log);
     case 'executor':
       if (!values.handlers) throw new Error('executor needs --handlers <module.js> exporting `handlers`');
-      return runUntilSignal([createExecutor({ ...base, group, concurrency, handlers: jobs.handlers })], log);
+      return runUntilSignal(
+        [createExecutor({ ...base, ...drain, group, concurrency, handlers: jobs.handlers })],
+        log,
+      );
     case 'dev': {
       const nats = await localNats(c, log);
       const conn = nats.common.connection;
       const local = { ...base, connection: conn };
+      // dev is the one command that provisions for you: a development cluster in one process
+      const nc = await connectNats({ ...conn, name: 'jetsched-dev-provision' });
+      await provision(nc, { prefix: c.prefix }).finally(() => nc.close());
       const actors: Actor[] = [
         createCoordinator({ ...local, reducers: jobs.reducers }),
         createScheduler({ ...local, splitters: jobs.splitters }),
       ];
       const n = int(values.executors, 'executors', Object.keys(jobs.handlers).length > 0 ? 1 : 0);
       for (let i = 0; i < n; i++)
-        actors.push(createExecutor({ ...local, group, concurrency, handlers: jobs.handlers }));
+        actors.push(createExecutor({ ...local, ...drain, group, concurrency, handlers: jobs.handlers }));
       log.info(
         { servers: conn.servers, prefix: c.prefix, executors: n },
         'dev cluster running; Ctrl-C to stop',

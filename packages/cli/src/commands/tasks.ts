@@ -10,6 +10,7 @@ import {
 } from '@jetsched/protocol';
 import { common, int, parse } from '../args.js';
 import { ProgressBar } from '../progress-bar.js';
+import { bindTopology, connectNats, ExecutorRegistry, silentLogger } from '@jetsched/runtime';
 
 function print(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
@@ -52,6 +53,7 @@ export async function submitCommand(argv: string[]): Promise<number> {
     key: { type: 'string' },
     'timeout-ms': { type: 'string' },
     'per-message': { type: 'string' },
+    'require-executor': { type: 'boolean' },
     wait: { type: 'boolean', short: 'w' },
   });
   const type = positionals[0];
@@ -69,6 +71,7 @@ export async function submitCommand(argv: string[]): Promise<number> {
   if (values.key) req['idempotencyKey'] = values.key;
   if (values['timeout-ms']) req['timeoutMs'] = int(values['timeout-ms'], 'timeout-ms', 0);
   if (values['per-message']) req['subtasksPerMessage'] = int(values['per-message'], 'per-message', 1);
+  if (values['require-executor']) req['requireExecutor'] = true;
   const task: SubmitRequest = validate('submit-request', req);
   return withClient(values, async (client) => {
     const r = await client.submit(task);
@@ -87,7 +90,9 @@ export async function statusCommand(argv: string[]): Promise<number> {
   const id = positionals[0];
   if (!id) throw new Error('usage: jetsched status <task-id> [--result]');
   return withClient(values, async (client) => {
-    print(await client.get(id, { includeResult: values.result ?? false }));
+    const r = await client.get(id, { includeResult: values.result ?? false });
+    print(r);
+    if (r.waiting) process.stderr.write(`waiting: ${r.waiting}\n`);
     return 0;
   });
 }
@@ -99,17 +104,22 @@ export async function watchCommand(argv: string[]): Promise<number> {
   return withClient(values, async (client) => {
     const bar = new ProgressBar();
     let final: TaskRecord['state'] | undefined;
+    let last: string | undefined;
     for await (const e of client.watch(id)) {
-      if (e.kind === 'state') {
+      if (e.kind !== 'state') continue;
+      const t = e.task;
+      if (t.state !== last) {
         bar.end();
         process.stdout.write(
-          `${new Date(e.event.at).toISOString()} ${e.event.state}${e.event.error ? ` ${e.event.error.code}: ${e.event.error.message}` : ''}\n`,
+          `${new Date(t.updatedAt).toISOString()} ${t.state}${t.error ? ` ${t.error.code}: ${t.error.message}` : ''}\n`,
         );
-        final = e.event.state;
-      } else if (e.progress.kind === 'subtasks') {
-        bar.update(e.progress.succeeded + e.progress.failed, e.progress.total);
+        last = t.state;
       }
+      if (t.subtasks && t.subtasks.total > 1)
+        bar.update(t.subtasks.succeeded + t.subtasks.failed, t.subtasks.total);
+      final = t.state;
     }
+    bar.end();
     return final === 'succeeded' ? 0 : 1;
   });
 }
@@ -162,4 +172,44 @@ export async function cancelCommand(argv: string[]): Promise<number> {
     print(await client.cancel(id, values.reason));
     return 0;
   });
+}
+
+/** `jetsched executors`: the live executors of every group, with the types they serve. */
+export async function executorsCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { group: { type: 'string', short: 'g' }, json: { type: 'boolean' } });
+  const c = common(values);
+  const nc = await connectNats({ ...c.connection, name: 'jetsched-cli' });
+  try {
+    const topo = await bindTopology(nc, c.prefix);
+    const registry = await ExecutorRegistry.watch(topo, silentLogger());
+    const live = registry.live(values.group);
+    registry.close();
+    topo.publisher.close();
+    if (values.json) {
+      print(live);
+      return 0;
+    }
+    const rows = live.map((a) => [
+      a.group,
+      a.id,
+      a.profile,
+      `${a.running}/${a.concurrency}`,
+      a.host,
+      a.types.join(','),
+    ]);
+    const header = ['GROUP', 'EXECUTOR', 'PROFILE', 'BUSY', 'HOST', 'TYPES'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+    for (const r of [header, ...rows])
+      process.stdout.write(
+        r
+          .map((x, i) => x.padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd() + '\n',
+      );
+    if (live.length === 0)
+      process.stdout.write(`no live executor${values.group ? ` in group ${values.group}` : ''}\n`);
+    return 0;
+  } finally {
+    await nc.close();
+  }
 }

@@ -1,0 +1,184 @@
+/**
+ * One handler call: the handler gets its input and a context with an AbortSignal (the task is
+ * stopped, the subtask timed out, the executor stops hard), and whatever happens becomes an outcome
+ * item, encoded here once. A result that cannot be encoded, or is larger than a message carries,
+ * fails the subtask with a clear error instead of being retried for ever.
+ */
+import {
+  encode,
+  ErrorCode,
+  JetschedError,
+  toErrorRecord,
+  WIRE_VERSION,
+  type OutcomeItem,
+  type ErrorRecord,
+  type ProgressMessage,
+  type WorkItem,
+} from '@jetsched/protocol';
+import type { Logger, Topology } from '@jetsched/runtime';
+import type { ExecutorConfig, HandlerContext } from './options.js';
+
+/**
+ * The abort reason when the executor stops before a handler finishes. Such a subtask was not run to
+ * an outcome: its message goes back to the group (nak) instead of being reported as failed.
+ */
+export class ExecutorShutdown extends JetschedError {
+  override readonly name = 'ExecutorShutdown';
+  constructor() {
+    super(ErrorCode.Cancelled, 'executor is shutting down', { retryable: true });
+  }
+}
+
+/** The abort reason of a subtask whose task failed by another subtask: not reported (the task failed already). */
+export class SiblingFailed extends JetschedError {
+  override readonly name = 'SiblingFailed';
+  constructor() {
+    super(ErrorCode.Cancelled, 'another subtask of the same task failed');
+  }
+}
+
+/** The abort reason of a subtask whose task was cancelled or failed elsewhere: not reported. */
+export class TaskStopped extends JetschedError {
+  override readonly name = 'TaskStopped';
+  constructor(reason: string) {
+    super(ErrorCode.Cancelled, reason);
+  }
+}
+
+export interface Ran {
+  item: OutcomeItem;
+  /** The item msgpack-encoded, ready to go in an outcome message. */
+  bytes: Uint8Array;
+}
+
+/** Calls the handler for one subtask; resolves with its outcome whatever happens. */
+export async function runHandler(
+  topo: Topology,
+  cfg: ExecutorConfig,
+  work: WorkItem,
+  delivery: number,
+  controller: AbortController,
+  maxBytes: number,
+): Promise<Ran> {
+  const startedAt = Date.now();
+  const base = {
+    taskId: work.taskId,
+    index: work.index,
+    total: work.total,
+    attempt: work.attempt,
+    delivery,
+    startedAt,
+  };
+  const timeout =
+    work.timeoutMs === undefined
+      ? undefined
+      : setTimeout(
+          () =>
+            controller.abort(
+              new JetschedError(ErrorCode.Timeout, `subtask timed out after ${work.timeoutMs} ms`, {
+                retryable: true,
+              }),
+            ),
+          work.timeoutMs,
+        );
+  let item: OutcomeItem;
+  try {
+    const handler = cfg.handlers[work.type];
+    if (!handler)
+      throw new JetschedError(ErrorCode.NoHandler, `no handler for type "${work.type}" on ${cfg.id}`);
+    let log: Logger | undefined;
+    const ctx: HandlerContext = {
+      signal: controller.signal,
+      taskId: work.taskId,
+      type: work.type,
+      index: work.index,
+      total: work.total,
+      attempt: work.attempt,
+      delivery,
+      executor: cfg.id,
+      // a child logger costs more than a no-op handler: made when a handler first logs
+      get log() {
+        return (log ??= cfg.log.child({ taskId: work.taskId, subtask: work.index }));
+      },
+      progress: (value) => {
+        const p: ProgressMessage = {
+          v: WIRE_VERSION,
+          kind: 'progress',
+          taskId: work.taskId,
+          index: work.index,
+          progress: value,
+        };
+        try {
+          topo.nc.publish(topo.names.progressSubject(work.taskId), encode(p));
+        } catch (err) {
+          cfg.log.debug({ err, taskId: work.taskId }, 'could not publish progress');
+        }
+      },
+    };
+    const result: unknown = await abortable(Promise.resolve(handler(work.input, ctx)), controller.signal);
+    item = { ...base, ok: true, result: result === undefined ? null : result, finishedAt: Date.now() };
+  } catch (err) {
+    item = { ...base, ok: false, error: toErrorRecord(err), finishedAt: Date.now() };
+  } finally {
+    if (timeout) clearTimeout(timeout);
+  }
+  return { item, bytes: encodeOutcome(item, maxBytes) };
+}
+
+/**
+ * Encodes an outcome item. A result that cannot be encoded (a BigInt beyond 64 bits, a circular
+ * object) or does not fit a message becomes a non-retryable failure that says why.
+ */
+export function encodeOutcome(item: OutcomeItem, maxBytes: number): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = encode(item);
+  } catch (err) {
+    return encode(
+      failedInstead(item, {
+        code: ErrorCode.ResultUnencodable,
+        message: `the subtask's result cannot be encoded as msgpack: ${(err as Error).message}`,
+        retryable: false,
+      }),
+    );
+  }
+  if (bytes.length <= maxBytes) return bytes;
+  return encode(
+    failedInstead(item, {
+      code: ErrorCode.ResultTooLarge,
+      message: `the subtask's result is ${bytes.length} bytes, more than a message carries (${maxBytes}): return less, or store it yourself and return a reference`,
+      retryable: false,
+      details: { size: bytes.length, max: maxBytes },
+    }),
+  );
+}
+
+function failedInstead(item: OutcomeItem, error: ErrorRecord): OutcomeItem {
+  const { taskId, index, total, attempt, delivery, startedAt, finishedAt } = item;
+  return { taskId, index, total, attempt, delivery, startedAt, finishedAt, ok: false, error };
+}
+
+/** Settles with the signal's reason as soon as it aborts, even if the handler ignores the signal. */
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error
+    ? signal.reason
+    : new JetschedError(ErrorCode.Cancelled, 'subtask aborted');
+}

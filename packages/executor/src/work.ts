@@ -1,0 +1,202 @@
+/**
+ * One work message, from delivery to ack. It carries subtasks of any tasks; each runs in a slot of
+ * its own and its outcome goes out with the group-committed outcomes. Before anything runs:
+ * - the last delivery the consumer allows is not run but given up (its tasks fail with
+ *   MAX_DELIVERIES, the message is dead-lettered), so a message that kills its executor every time
+ *   cannot loop for ever;
+ * - a redelivery claims its subtasks first, so the delivery it replaces (an executor that stalled
+ *   past its ack wait) can no longer report; subtasks refused the claim do not run;
+ * - subtasks of stopped tasks (cancelled, failed) are skipped, and subtasks of a type this executor
+ *   has no handler for are given back to the schedulers.
+ * The message is acked once every outcome is stored, or nak'd whole when a shutdown aborted part of it.
+ */
+import type { JsMsg } from '@nats-io/jetstream';
+import {
+  ContentType,
+  decode,
+  encode,
+  ErrorCode,
+  Header,
+  isValidToken,
+  toErrorRecord,
+  validate,
+  WIRE_VERSION,
+  type ClaimReply,
+  type ErrorRecord,
+  type SchedBatch,
+  type WorkItem,
+} from '@jetsched/protocol';
+import {
+  contentHeaders,
+  isLastDelivery,
+  maxBodyBytes,
+  msgContentType,
+  rejectMessage,
+  type StopGate,
+  type Topology,
+} from '@jetsched/runtime';
+import type { ExecutorConfig } from './options.js';
+import type { OutcomeSender } from './outcome-sender.js';
+import type { RunningNotices } from './running-notices.js';
+import { ExecutorShutdown, runHandler, SiblingFailed, TaskStopped, type Ran } from './run-handler.js';
+import type { SlotPool } from './slots.js';
+
+/** How stale the executor's knowledge of stopped tasks may be when a message arrives. */
+const STOP_SYNC_MS = 1_000;
+/** How long a claim request may take. */
+const CLAIM_TIMEOUT_MS = 10_000;
+
+export interface WorkContext {
+  topo: Topology;
+  cfg: ExecutorConfig;
+  slots: SlotPool;
+  gate: StopGate;
+  sender: OutcomeSender;
+  running: RunningNotices;
+  /** Registers the controller of a running subtask, so that a stop of its task aborts it. */
+  track(taskId: string, c: AbortController): () => void;
+}
+
+export async function processWork(w: WorkContext, msg: JsMsg): Promise<void> {
+  const { topo, cfg } = w;
+  let items: WorkItem[];
+  try {
+    items = validate('work-batch', decode(msg.data, msgContentType(msg))).items;
+  } catch (err) {
+    const reason = toErrorRecord(err, ErrorCode.BadRequest);
+    // the task a malformed message names (in its headers) fails, rather than wait for ever
+    const taskId = msg.headers?.get(Header.TaskId);
+    if (taskId && isValidToken(taskId)) {
+      await w.sender.fail([
+        {
+          taskId,
+          error: { ...reason, message: `a work message for this task was malformed: ${reason.message}` },
+        },
+      ]);
+    }
+    await rejectMessage(topo, cfg.log, 'work', cfg.id, msg, reason);
+    return;
+  }
+  const delivery = msg.info.deliveryCount;
+  if (isLastDelivery(msg, topo.manifest.consumers.work.maxDeliver)) {
+    await giveUp(w, msg, items);
+    return;
+  }
+  await w.gate.syncIfStale(STOP_SYNC_MS);
+  let runnable = items.filter((it) => !w.gate.get(it.taskId));
+  const foreign = runnable.filter((it) => !cfg.handlers[it.type]);
+  if (foreign.length > 0) {
+    await handBack(w, foreign);
+    runnable = runnable.filter((it) => cfg.handlers[it.type]);
+  }
+  if (delivery > 1 && runnable.length > 0) runnable = await claim(w, runnable, delivery);
+  if (runnable.length === 0) {
+    msg.ack();
+    return;
+  }
+
+  const maxBytes = maxBodyBytes(topo.nc);
+  const controllers = runnable.map(() => new AbortController());
+  const untrack = runnable.map((it, i) => w.track(it.taskId, controllers[i] as AbortController));
+  try {
+    const ran = await Promise.all(
+      runnable.map((it, i) =>
+        w.slots.run(async (): Promise<Ran | undefined> => {
+          const c = controllers[i] as AbortController;
+          // a stop that arrived while this waited for a slot: do not start
+          if (c.signal.aborted || w.gate.get(it.taskId)) return undefined;
+          const ended = w.running.started(it);
+          const r = await runHandler(topo, cfg, it, delivery, c, maxBytes).finally(ended);
+          const reason: unknown = c.signal.reason;
+          if (reason instanceof SiblingFailed || reason instanceof TaskStopped) return undefined;
+          if (!r.item.ok && !(reason instanceof ExecutorShutdown)) {
+            // the task fails with this error: its other subtasks here need not run
+            runnable.forEach((other, j) => {
+              if (j !== i && other.taskId === it.taskId)
+                (controllers[j] as AbortController).abort(new SiblingFailed());
+            });
+          }
+          return r;
+        }),
+      ),
+    );
+    if (controllers.some((c) => c.signal.reason instanceof ExecutorShutdown)) {
+      // what finished is reported; the message goes back whole and the rest runs elsewhere
+      await w.sender.send(
+        ran.flatMap((r, i) =>
+          r && !((controllers[i] as AbortController).signal.reason instanceof ExecutorShutdown)
+            ? [r.bytes]
+            : [],
+        ),
+      );
+      msg.nak();
+      return;
+    }
+    await w.sender.send(ran.flatMap((r) => (r ? [r.bytes] : [])));
+    msg.ack();
+  } finally {
+    for (const u of untrack) u();
+  }
+}
+
+/** The last delivery: fail the tasks whose subtasks never ran to an outcome, and dead-letter the message. */
+async function giveUp(w: WorkContext, msg: JsMsg, items: WorkItem[]): Promise<void> {
+  const deliveries = msg.info.deliveryCount;
+  const error = (it: WorkItem): ErrorRecord => ({
+    code: ErrorCode.MaxDeliveries,
+    message: `subtask ${it.index} was delivered ${deliveries} times without an outcome (an executor died or stalled each time); giving it up`,
+    retryable: false,
+    details: { subtask: it.index, deliveries },
+  });
+  const seen = new Set<string>();
+  const failures = items
+    .filter((it) => !seen.has(it.taskId) && seen.add(it.taskId))
+    .map((it) => ({ taskId: it.taskId, error: error(it) }));
+  await w.sender.fail(failures);
+  await rejectMessage(w.topo, w.cfg.log, 'work', w.cfg.id, msg, {
+    code: ErrorCode.MaxDeliveries,
+    message: `work message delivered ${deliveries} times without an outcome`,
+    retryable: false,
+  });
+}
+
+/** Subtasks of a type this executor cannot run go back to the schedulers, to be routed again. */
+async function handBack(w: WorkContext, items: WorkItem[]): Promise<void> {
+  const batch: SchedBatch = { v: WIRE_VERSION, kind: 'sched', items };
+  w.cfg.log.warn(
+    { types: [...new Set(items.map((i) => i.type))], subtasks: items.length },
+    'gave back subtasks this executor has no handler for',
+  );
+  await w.topo.publisher.publishAllOrThrow([
+    { subject: w.topo.names.schedSubject(w.cfg.group), data: encode(batch) },
+  ]);
+}
+
+/** A redelivery claims its subtasks; only granted ones run. */
+async function claim(w: WorkContext, items: WorkItem[], delivery: number): Promise<WorkItem[]> {
+  const req = {
+    executor: w.cfg.id,
+    items: items.map((it) => ({
+      taskId: it.taskId,
+      index: it.index,
+      total: it.total,
+      attempt: it.attempt,
+      delivery,
+    })),
+  };
+  const reply = await w.topo.nc.request(w.topo.names.api.claim, encode(req), {
+    timeout: CLAIM_TIMEOUT_MS,
+    headers: contentHeaders(ContentType.MsgPack),
+  });
+  const r = validate('api-reply', decode(reply.data));
+  if (!r.ok) throw new Error(`claim refused: ${r.error.message}`);
+  const { results } = r as unknown as ClaimReply;
+  const granted = items.filter((_, i) => results[i]?.granted === true);
+  const refused = items.length - granted.length;
+  if (refused > 0)
+    w.cfg.log.info(
+      { delivery, refused, granted: granted.length },
+      'redelivered subtasks refused: done, stopped or claimed by a later delivery',
+    );
+  return granted;
+}

@@ -1,0 +1,270 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Bitmap } from './bitmap.js';
+import { canTransition, isTerminal } from './task-state.js';
+import {
+  cancelTask,
+  claimSubtasks,
+  completesInHand,
+  createTask,
+  failTask,
+  finishTask,
+  owningDelivery,
+  recordOutcomes,
+  startTask,
+  type Finish,
+} from './transitions.js';
+import type { OutcomeItem, TaskRecord } from './types.js';
+
+const NOW = 1_795_000_000_000;
+const ERR = { code: 'HANDLER_ERROR', message: 'boom', retryable: true };
+
+function task(total: number | undefined, aggregate: 'collect' | 'none' = 'collect'): TaskRecord {
+  return createTask({
+    id: 'T',
+    request: { type: 'work', aggregate: { kind: aggregate }, split: { kind: 'custom' } },
+    payloadBytes: 0,
+    ...(total === undefined ? {} : { total }),
+    now: NOW,
+  });
+}
+
+function outcome(index: number, total: number, ok = true, delivery = 1): OutcomeItem {
+  const base = {
+    taskId: 'T',
+    index,
+    total,
+    attempt: 1,
+    delivery,
+    startedAt: NOW + index,
+    finishedAt: NOW + 10,
+  };
+  return ok ? { ...base, ok: true, result: index } : { ...base, ok: false, error: ERR };
+}
+
+function bitsSet(rec: TaskRecord): number {
+  return rec.subtasks ? Bitmap.decode(rec.subtasks.done).count() : 0;
+}
+
+describe('transitions, by example', () => {
+  it('creates a pending record with known subtask counts', () => {
+    const t = task(3);
+    expect(t).toMatchObject({ state: 'pending', group: 'default', tenant: 'default', priority: 5 });
+    expect(t.subtasks).toMatchObject({ total: 3, succeeded: 0, failed: 0 });
+    expect(task(undefined).subtasks).toBeUndefined();
+  });
+
+  it('learns the total from the first outcome of a custom split', () => {
+    const r = recordOutcomes(task(undefined), [outcome(1, 4)], NOW + 1);
+    expect(r.refused).toEqual([undefined]);
+    expect(r.next).toMatchObject({ state: 'running', subtasks: { total: 4, succeeded: 1 } });
+    // an item that disagrees about the total is refused
+    const r2 = recordOutcomes(r.next!, [outcome(2, 5)], NOW + 2);
+    expect(r2.refused).toEqual(['out-of-range']);
+  });
+
+  it('finishes in the same step when the last outcome arrives with the result in hand', () => {
+    const t = task(2);
+    expect(completesInHand(t, [outcome(0, 2), outcome(1, 2)])).toBe(true);
+    expect(completesInHand(t, [outcome(0, 2)])).toBe(false);
+    const r = recordOutcomes(t, [outcome(0, 2), outcome(1, 2)], NOW + 5, { ok: true, hasResult: true });
+    expect(r.next).toMatchObject({ state: 'succeeded', hasResult: true, finishedAt: NOW + 5 });
+  });
+
+  it('awaits the stored results when outcomes arrived in several batches', () => {
+    const t = task(2);
+    const first = recordOutcomes(t, [outcome(0, 2)], NOW + 1).next!;
+    expect(completesInHand(first, [outcome(1, 2)])).toBe(false);
+    const r = recordOutcomes(first, [outcome(1, 2)], NOW + 2);
+    expect(r.awaitsResult).toBe(true);
+    expect(r.next?.state).toBe('running');
+    expect(finishTask(r.next!, { ok: true, hasResult: true }, NOW + 3)?.state).toBe('succeeded');
+    // a task that keeps no result finishes from any batch
+    const none = recordOutcomes(task(2, 'none'), [outcome(0, 2)], NOW + 1).next!;
+    expect(completesInHand(none, [outcome(1, 2)])).toBe(true);
+  });
+
+  it('fails the task on the first failed outcome, naming the subtask', () => {
+    const r = recordOutcomes(task(3), [outcome(0, 3), outcome(2, 3, false)], NOW + 1);
+    expect(r.failedBy?.index).toBe(2);
+    expect(r.next).toMatchObject({
+      state: 'failed',
+      error: { code: 'HANDLER_ERROR', details: { subtask: 2 } },
+    });
+  });
+
+  it('lets a redelivery claim a subtask, after which the old delivery is stale', () => {
+    const t = task(2);
+    const c = claimSubtasks(t, [{ index: 1, total: 2, attempt: 1, delivery: 2 }], NOW + 1);
+    expect(c.refused).toEqual([undefined]);
+    expect(owningDelivery(c.next!, 1)).toBe(2);
+    expect(owningDelivery(c.next!, 0)).toBe(1);
+    // the same claim again changes nothing; an older one is refused
+    expect(
+      claimSubtasks(c.next!, [{ index: 1, total: 2, attempt: 1, delivery: 2 }], NOW).next,
+    ).toBeUndefined();
+    expect(claimSubtasks(c.next!, [{ index: 1, total: 2, attempt: 1, delivery: 1 }], NOW).refused).toEqual([
+      'stale',
+    ]);
+    const r = recordOutcomes(c.next!, [outcome(1, 2, true, 1), outcome(1, 2, true, 2)], NOW + 2);
+    expect(r.refused).toEqual(['stale', undefined]);
+    // a claim of a subtask that has its outcome already is refused: it must not run again
+    expect(claimSubtasks(r.next!, [{ index: 1, total: 2, attempt: 1, delivery: 3 }], NOW).refused).toEqual([
+      'done',
+    ]);
+  });
+
+  it('starts, cancels and fails only tasks that are not terminal', () => {
+    const running = startTask(task(1), NOW + 1, NOW + 2)!;
+    expect(running).toMatchObject({ state: 'running', startedAt: NOW + 1 });
+    expect(startTask(running, NOW, NOW)).toBeUndefined();
+    const cancelled = cancelTask(running, 'changed my mind', NOW + 3)!;
+    expect(cancelled).toMatchObject({
+      state: 'cancelled',
+      cancelReason: 'changed my mind',
+      error: { code: 'CANCELLED' },
+    });
+    expect(cancelTask(cancelled, undefined, NOW)).toBeUndefined();
+    expect(failTask(cancelled, ERR, NOW)).toBeUndefined();
+    expect(recordOutcomes(cancelled, [outcome(0, 1)], NOW).refused).toEqual(['stopped']);
+  });
+
+  it('keeps fields it does not know when it changes a record', () => {
+    const t = { ...task(1), fromTheFuture: { lane: 3 } } as TaskRecord;
+    const r = recordOutcomes(t, [outcome(0, 1)], NOW, { ok: true, hasResult: false });
+    expect((r.next as unknown as { fromTheFuture: unknown }).fromTheFuture).toEqual({ lane: 3 });
+  });
+});
+
+/** One thing that can happen to a task, as the coordinator sees it (duplicates and all). */
+type Event =
+  | { kind: 'outcome'; index: number; ok: boolean; delivery: number }
+  | { kind: 'claim'; index: number; delivery: number }
+  | { kind: 'start' }
+  | { kind: 'cancel' }
+  | { kind: 'fail' }
+  | { kind: 'finish' };
+
+function eventArb(total: number): fc.Arbitrary<Event> {
+  const index = fc.integer({ min: 0, max: total - 1 });
+  const delivery = fc.integer({ min: 1, max: 3 });
+  return fc.oneof(
+    {
+      weight: 10,
+      arbitrary: fc.record({ kind: fc.constant('outcome' as const), index, ok: fc.boolean(), delivery }),
+    },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('claim' as const), index, delivery }) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'start' as const }) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'cancel' as const }) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'fail' as const }) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'finish' as const }) },
+  );
+}
+
+/** Applies one event the way the coordinator does; returns the next record and what counted. */
+function apply(
+  rec: TaskRecord,
+  e: Event,
+  total: number,
+  now: number,
+): { next: TaskRecord; counted: number[] } {
+  switch (e.kind) {
+    case 'outcome': {
+      const item = outcome(e.index, total, e.ok, e.delivery);
+      const finish: Finish | undefined = completesInHand(rec, [item])
+        ? { ok: true, hasResult: true }
+        : undefined;
+      const r = recordOutcomes(rec, [item], now, finish);
+      return { next: r.next ?? rec, counted: r.refused[0] === undefined ? [e.index] : [] };
+    }
+    case 'claim':
+      return {
+        next:
+          claimSubtasks(rec, [{ index: e.index, total, attempt: 1, delivery: e.delivery }], now).next ?? rec,
+        counted: [],
+      };
+    case 'start':
+      return { next: startTask(rec, now, now) ?? rec, counted: [] };
+    case 'cancel':
+      return { next: cancelTask(rec, 'test', now) ?? rec, counted: [] };
+    case 'fail':
+      return { next: failTask(rec, ERR, now) ?? rec, counted: [] };
+    case 'finish':
+      return { next: finishTask(rec, { ok: true, hasResult: true }, now) ?? rec, counted: [] };
+  }
+}
+
+describe('transitions, by property', () => {
+  const scenario = fc
+    .integer({ min: 1, max: 12 })
+    .chain((total) =>
+      fc.tuple(fc.constant(total), fc.boolean(), fc.array(eventArb(total), { maxLength: 60 })),
+    );
+
+  it('terminal states are final, counts equal the set bits, an outcome counts once, stale outcomes never count', () => {
+    fc.assert(
+      fc.property(scenario, ([total, knownTotal, events]) => {
+        let rec = task(knownTotal ? total : undefined);
+        const countedTimes = new Map<number, number>();
+        const owner = new Map<number, number>();
+        let now = NOW;
+        for (const e of events) {
+          const before = rec;
+          const expectedOwner = owner.get(e.kind === 'outcome' ? e.index : -1) ?? 1;
+          const { next, counted } = apply(rec, e, total, ++now);
+          rec = next;
+          // terminal states never change; every move is one the state machine allows
+          if (isTerminal(before.state)) expect(rec).toBe(before);
+          if (rec.state !== before.state) expect(canTransition(before.state, rec.state)).toBe(true);
+          // counts equal the bits set, and never exceed the total
+          const c = rec.subtasks;
+          expect((c?.succeeded ?? 0) + (c?.failed ?? 0)).toBe(bitsSet(rec));
+          if (c) expect(c.succeeded + c.failed).toBeLessThanOrEqual(c.total);
+          // an outcome counts once, and only from the delivery that owns its subtask
+          for (const i of counted) {
+            countedTimes.set(i, (countedTimes.get(i) ?? 0) + 1);
+            expect(countedTimes.get(i)).toBe(1);
+            if (e.kind === 'outcome') expect(e.delivery).toBe(expectedOwner);
+          }
+          if (e.kind === 'claim' && !isTerminal(before.state) && rec !== before) {
+            owner.set(e.index, Math.max(owner.get(e.index) ?? 1, e.delivery));
+          }
+          // a succeeded task has every subtask succeeded; a failed one by outcome has a failure
+          if (rec.state === 'succeeded') expect(c).toMatchObject({ succeeded: c?.total, failed: 0 });
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('successful outcomes in any order, with duplicates, end the task the same way', () => {
+    const run = fc
+      .integer({ min: 1, max: 10 })
+      .chain((total) =>
+        fc.tuple(
+          fc.constant(total),
+          fc.shuffledSubarray([...Array(total * 2).keys()], { minLength: total * 2, maxLength: total * 2 }),
+        ),
+      );
+    fc.assert(
+      fc.property(run, ([total, order]) => {
+        let rec = task(total);
+        for (const k of order) {
+          const item = outcome(k % total, total);
+          const finish: Finish | undefined = completesInHand(rec, [item])
+            ? { ok: true, hasResult: true }
+            : undefined;
+          rec = recordOutcomes(rec, [item], NOW, finish).next ?? rec;
+        }
+        expect(rec.subtasks).toMatchObject({ total, succeeded: total, failed: 0 });
+        // delivered one by one, only a one-subtask task has every result in hand at the end
+        if (total === 1) expect(rec.state).toBe('succeeded');
+        else {
+          expect(rec.state).toBe('running');
+          expect(finishTask(rec, { ok: true, hasResult: true }, NOW)?.state).toBe('succeeded');
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

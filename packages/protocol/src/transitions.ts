@@ -1,0 +1,294 @@
+/**
+ * Every next state of a task and of its subtasks is computed here, and nowhere else. The functions
+ * are pure: they take a record (and what happened) and return the next record, or `undefined` when
+ * nothing changes. Whoever writes a task record writes what these return, under compare-and-set on
+ * the revision it read, so a lost race is re-read and re-decided.
+ *
+ * Invariants (held by the property tests in ./transitions.test.ts):
+ * - a terminal state (succeeded, failed, cancelled) never changes;
+ * - `subtasks.succeeded + subtasks.failed` equals the number of bits set in `subtasks.done`;
+ * - an outcome counts once, whatever the duplicates and their order;
+ * - an outcome from a delivery other than the one that owns the subtask (stale) never counts.
+ */
+import { Bitmap, emptyBitmap } from './bitmap.js';
+import { ErrorCode, type ErrorRecord } from './errors.js';
+import { DEFAULT_GROUP, DEFAULT_TENANT } from './names.js';
+import { isTerminal } from './task-state.js';
+import {
+  WIRE_VERSION,
+  type OutcomeItem,
+  type SubmitRequest,
+  type SubtaskCounts,
+  type TaskRecord,
+} from './types.js';
+
+/** Default priority of a task (0-9; issue-7 scheduling decides which end runs first). */
+export const DEFAULT_PRIORITY = 5;
+
+// ---- create -------------------------------------------------------------------------------------
+
+export interface NewTask {
+  id: string;
+  request: SubmitRequest;
+  /** Bytes of the encoded payload, for the record. */
+  payloadBytes: number;
+  /** Number of subtasks when known at submit (a built-in split of an inline payload). */
+  total?: number;
+  now: number;
+}
+
+/** The `pending` record of a newly submitted task. */
+export function createTask(t: NewTask): TaskRecord {
+  const req = t.request;
+  const rec: TaskRecord = {
+    v: WIRE_VERSION,
+    id: t.id,
+    type: req.type,
+    group: req.group ?? DEFAULT_GROUP,
+    priority: req.priority ?? DEFAULT_PRIORITY,
+    tenant: req.tenant ?? DEFAULT_TENANT,
+    split: req.split ?? { kind: 'none' },
+    aggregate: req.aggregate ?? { kind: 'collect' },
+    payloadBytes: t.payloadBytes,
+    state: 'pending',
+    createdAt: t.now,
+    updatedAt: t.now,
+  };
+  if (req.idempotencyKey !== undefined) rec.idempotencyKey = req.idempotencyKey;
+  if (req.timeoutMs !== undefined) rec.timeoutMs = req.timeoutMs;
+  if (req.subtasksPerMessage !== undefined) rec.subtasksPerMessage = req.subtasksPerMessage;
+  if (req.metadata !== undefined) rec.metadata = req.metadata;
+  if (t.total !== undefined) rec.subtasks = newCounts(t.total);
+  return rec;
+}
+
+function newCounts(total: number): SubtaskCounts {
+  return { total, succeeded: 0, failed: 0, done: emptyBitmap(total) };
+}
+
+// ---- subtask ownership --------------------------------------------------------------------------
+
+/** The attempt of a subtask that may report (retries, a later issue, will raise it). */
+export function currentAttempt(_rec: TaskRecord, _index: number): number {
+  return 1;
+}
+
+/** The JetStream delivery that owns a subtask now: 1 unless a redelivery claimed it. */
+export function owningDelivery(rec: TaskRecord, index: number): number {
+  return rec.subtasks?.claims?.[String(index)] ?? 1;
+}
+
+/** Why a claim or an outcome does not count. */
+export type Refusal =
+  /** The task is terminal: its work is not wanted any more. */
+  | 'stopped'
+  /** The subtask has its outcome already. */
+  | 'done'
+  /** Another, later delivery owns the subtask now. */
+  | 'stale'
+  /** Not the subtask's current attempt. */
+  | 'attempt'
+  /** The index is not one of the task's subtasks, or the item's total differs from the task's. */
+  | 'out-of-range';
+
+export interface SubtaskRef {
+  index: number;
+  total: number;
+  attempt: number;
+  delivery: number;
+}
+
+/** Checks one claim or outcome against the record (with `done` and `total` as they stand now). */
+function refusal(
+  rec: TaskRecord,
+  counts: SubtaskCounts | undefined,
+  done: Bitmap | undefined,
+  s: SubtaskRef,
+): Refusal | undefined {
+  if (isTerminal(rec.state)) return 'stopped';
+  const total = counts?.total ?? s.total;
+  if (s.total !== total || s.index >= total) return 'out-of-range';
+  if (done?.has(s.index)) return 'done';
+  if (s.attempt !== currentAttempt(rec, s.index)) return 'attempt';
+  return undefined;
+}
+
+// ---- claim (a redelivered subtask, before it runs again) ----------------------------------------
+
+export interface ClaimResult {
+  next: TaskRecord | undefined;
+  /** Per claim, in order: undefined when granted. */
+  refused: (Refusal | undefined)[];
+}
+
+/**
+ * A redelivery of a subtask's work message claims the subtask before it runs, so that the delivery
+ * it replaces can no longer report (its outcome is stale). Claiming again with the same delivery is
+ * granted without a change; an older delivery is refused.
+ */
+export function claimSubtasks(rec: TaskRecord, claims: readonly SubtaskRef[], now: number): ClaimResult {
+  let counts = rec.subtasks;
+  let changed = false;
+  const refused = claims.map((c) => {
+    const r = refusal(rec, counts, counts && Bitmap.decode(counts.done), c);
+    if (r) return r;
+    if (!counts) {
+      counts = newCounts(c.total);
+      changed = true;
+    }
+    const owner = counts.claims?.[String(c.index)] ?? 1;
+    if (c.delivery < owner) return 'stale';
+    if (c.delivery > owner) {
+      counts = { ...counts, claims: { ...(counts.claims ?? {}), [String(c.index)]: c.delivery } };
+      changed = true;
+    }
+    return undefined;
+  });
+  if (!changed || !counts) return { next: undefined, refused };
+  return { next: { ...rec, subtasks: counts, updatedAt: now }, refused };
+}
+
+// ---- start --------------------------------------------------------------------------------------
+
+/** A subtask has been running for a while: the task is `running` (unless it moved on already). */
+export function startTask(rec: TaskRecord, startedAt: number, now: number): TaskRecord | undefined {
+  if (rec.state !== 'pending') return undefined;
+  return { ...rec, state: 'running', startedAt: rec.startedAt ?? startedAt, updatedAt: now };
+}
+
+// ---- outcomes -----------------------------------------------------------------------------------
+
+/** How a task ends when the outcomes that complete it are in hand (see {@link recordOutcomes}). */
+export type Finish = { ok: true; hasResult: boolean } | { ok: false; error: ErrorRecord };
+
+export interface OutcomesResult {
+  /** The next record, or undefined when nothing changes. */
+  next: TaskRecord | undefined;
+  /** Per item, in order: undefined when the outcome counts now; else why it does not. */
+  refused: (Refusal | undefined)[];
+  /** The failed outcome that failed the task now, if one did. */
+  failedBy: OutcomeItem | undefined;
+  /** Every subtask has an outcome, all successful, and the task still needs its result to finish. */
+  awaitsResult: boolean;
+}
+
+/**
+ * Records subtask outcomes of one task. The first failed outcome fails the task (fan-in never waits
+ * on a failed child). When the last outcome arrives, the task finishes if `finish` says how (the
+ * caller aggregated the results it had in hand; see {@link completesInHand}); otherwise it stays
+ * `running` with every bit set and `awaitsResult` true, and {@link finishTask} ends it once the
+ * stored results are read back and aggregated.
+ */
+export function recordOutcomes(
+  rec: TaskRecord,
+  items: readonly OutcomeItem[],
+  now: number,
+  finish?: Finish,
+): OutcomesResult {
+  if (isTerminal(rec.state)) {
+    return { next: undefined, refused: items.map(() => 'stopped'), failedBy: undefined, awaitsResult: false };
+  }
+  let counts = rec.subtasks;
+  let done = counts ? Bitmap.decode(counts.done) : undefined;
+  let succeeded = counts?.succeeded ?? 0;
+  let failed = counts?.failed ?? 0;
+  let failedBy: OutcomeItem | undefined;
+  let firstStart: number | undefined;
+  const refused = items.map((o) => {
+    let r = refusal(rec, counts, done, o);
+    if (!r && o.delivery !== (counts?.claims?.[String(o.index)] ?? 1)) r = 'stale';
+    if (r) return r;
+    if (!counts || !done) {
+      counts = newCounts(o.total);
+      done = Bitmap.decode(counts.done);
+    }
+    done.set(o.index);
+    if (o.ok) succeeded++;
+    else {
+      failed++;
+      failedBy ??= o;
+    }
+    firstStart = Math.min(firstStart ?? o.startedAt, o.startedAt);
+    return undefined;
+  });
+  if (!counts || !done || firstStart === undefined) {
+    return { next: undefined, refused, failedBy: undefined, awaitsResult: false };
+  }
+  const next: TaskRecord = {
+    ...rec,
+    subtasks: { ...counts, done: done.encode(), succeeded, failed },
+    startedAt: rec.startedAt ?? firstStart,
+    updatedAt: now,
+  };
+  const allDone = succeeded + failed === counts.total;
+  if (failedBy && !failedBy.ok) {
+    return {
+      next: failTask(next, subtaskError(failedBy.index, failedBy.error), now),
+      refused,
+      failedBy,
+      awaitsResult: false,
+    };
+  }
+  if (allDone && finish) return { next: end(next, finish, now), refused, failedBy, awaitsResult: false };
+  next.state = 'running';
+  return { next, refused, failedBy, awaitsResult: allDone };
+}
+
+/**
+ * True when recording `items` (with the verdicts {@link recordOutcomes} would give) completes the
+ * task with every result in hand: all remaining subtasks succeed in this very batch, or the task
+ * keeps no results. The caller may then aggregate and pass a {@link Finish}.
+ */
+export function completesInHand(rec: TaskRecord, items: readonly OutcomeItem[]): boolean {
+  const probe = recordOutcomes(rec, items, rec.updatedAt);
+  if (!probe.awaitsResult) return false;
+  if (rec.aggregate.kind === 'none') return true;
+  // every subtask's result must be among the items: nothing may have been recorded before
+  return (rec.subtasks?.succeeded ?? 0) + (rec.subtasks?.failed ?? 0) === 0;
+}
+
+/** The task's error when subtask `index` failed with `error`. */
+export function subtaskError(index: number, error: ErrorRecord): ErrorRecord {
+  return { ...error, details: { subtask: index, cause: error.details ?? null } };
+}
+
+// ---- ending -------------------------------------------------------------------------------------
+
+/** Ends a task whose every subtask succeeded, once its results are aggregated (or that failed). */
+export function finishTask(rec: TaskRecord, finish: Finish, now: number): TaskRecord | undefined {
+  if (isTerminal(rec.state)) return undefined;
+  const c = rec.subtasks;
+  if (!c || c.succeeded !== c.total) return undefined;
+  return end(rec, finish, now);
+}
+
+function end(rec: TaskRecord, finish: Finish, now: number): TaskRecord {
+  if (!finish.ok) return { ...rec, state: 'failed', error: finish.error, finishedAt: now, updatedAt: now };
+  const next: TaskRecord = { ...rec, state: 'succeeded', finishedAt: now, updatedAt: now };
+  next.hasResult = finish.hasResult;
+  return next;
+}
+
+/** Fails a task that is not terminal yet (split failed, gave up after max deliveries, ...). */
+export function failTask(rec: TaskRecord, error: ErrorRecord, now: number): TaskRecord | undefined {
+  if (isTerminal(rec.state)) return undefined;
+  return { ...rec, state: 'failed', error, finishedAt: now, updatedAt: now };
+}
+
+/** Cancels a task that is not terminal yet; undefined when it is (the caller says why). */
+export function cancelTask(rec: TaskRecord, reason: string | undefined, now: number): TaskRecord | undefined {
+  if (isTerminal(rec.state)) return undefined;
+  const next: TaskRecord = {
+    ...rec,
+    state: 'cancelled',
+    finishedAt: now,
+    updatedAt: now,
+    error: {
+      code: ErrorCode.Cancelled,
+      message: reason ? `cancelled: ${reason}` : 'cancelled',
+      retryable: false,
+    },
+  };
+  if (reason !== undefined) next.cancelReason = reason;
+  return next;
+}

@@ -1,0 +1,13 @@
+/** Checks every role runs on its options at start: a bad value is refused with its name, not hung on. */
+
+export function positiveInt(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`${name} must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
+export function nonNegativeInt(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0)
+    throw new Error(`${name} must be a non-negative integer, got ${String(value)}`);
+  return value;
+}

@@ -1,0 +1,152 @@
+/**
+ * Executors advertise themselves in the executors KV bucket (key `<group>.<executorId>`): the task
+ * types they serve, their handler profile, concurrency and how many handlers run now, renewed every
+ * heartbeat. Schedulers route work by it, coordinators refuse tasks nobody serves when asked to, and
+ * `jetsched executors` shows it. Every reader keeps a live copy through a KV watch: a cache it
+ * rebuilds from JetStream whenever it starts.
+ */
+import { hostname } from 'node:os';
+import { KvWatchInclude, type KvEntry } from '@nats-io/kv';
+import type { Logger } from 'pino';
+import { decodeJson, encodeJson, validate, WIRE_VERSION, type ExecutorAdvert } from '@jetsched/protocol';
+import type { Topology } from './topology.js';
+
+/** How often an executor renews its advert. @defaultValue 2 s */
+export const DEFAULT_HEARTBEAT_MS = 2_000;
+
+/** An advert counts as live for this many heartbeats after it was written. */
+const LIVE_HEARTBEATS = 3;
+
+export function isLive(a: ExecutorAdvert, now = Date.now()): boolean {
+  return now - a.at < LIVE_HEARTBEATS * a.heartbeatMs;
+}
+
+/** A live, rebuilt-from-JetStream view of every executor's advert. */
+export class ExecutorRegistry {
+  readonly #adverts = new Map<string, ExecutorAdvert>();
+  readonly #listeners: (() => void)[] = [];
+  #stop: (() => void) | undefined;
+
+  private constructor(
+    private readonly topo: Topology,
+    private readonly log: Logger,
+  ) {}
+
+  static async watch(topo: Topology, log: Logger): Promise<ExecutorRegistry> {
+    const r = new ExecutorRegistry(topo, log);
+    await r.#start();
+    return r;
+  }
+
+  /** Live executors, of one group or of all. */
+  live(group?: string): ExecutorAdvert[] {
+    const now = Date.now();
+    return [...this.#adverts.values()].filter(
+      (a) => isLive(a, now) && (group === undefined || a.group === group),
+    );
+  }
+
+  /** True when a live executor of `group` serves `type`. */
+  serves(group: string, type: string): boolean {
+    return this.live(group).some((a) => a.types.includes(type));
+  }
+
+  /** Calls `fn` whenever an advert appears, changes or goes. */
+  onChange(fn: () => void): void {
+    this.#listeners.push(fn);
+  }
+
+  close(): void {
+    this.#stop?.();
+  }
+
+  async #start(): Promise<void> {
+    // follow changes first, then load what is there: nothing written in between is missed
+    const iter = await this.topo.kv.executors.watch({ key: '>', include: KvWatchInclude.UpdatesOnly });
+    this.#stop = () => iter.stop();
+    void (async () => {
+      try {
+        for await (const e of iter) {
+          this.#apply(e);
+          for (const fn of this.#listeners) fn();
+        }
+      } catch (err) {
+        this.log.error({ err }, 'executor registry watch failed');
+      }
+    })();
+    const keys = [];
+    for await (const k of await this.topo.kv.executors.keys()) keys.push(k);
+    for (const key of keys) {
+      const e = await this.topo.kv.executors.get(key);
+      if (e && !this.#adverts.has(key)) this.#apply(e);
+    }
+  }
+
+  #apply(e: KvEntry): void {
+    if (e.operation !== 'PUT') {
+      this.#adverts.delete(e.key);
+      return;
+    }
+    try {
+      this.#adverts.set(e.key, validate('executor-advert', decodeJson(e.value)));
+    } catch (err) {
+      this.log.warn({ err, key: e.key }, 'ignored an unreadable executor advert');
+    }
+  }
+}
+
+/** What an executor says of itself, renewed every heartbeat. */
+export interface AdvertSource {
+  id: string;
+  group: string;
+  profile: string;
+  types: readonly string[];
+  concurrency: number;
+  running(): number;
+}
+
+/** Writes an executor's advert now and every heartbeat; deletes it on close. */
+export class Advertiser {
+  readonly #key: string;
+  readonly #startedAt = Date.now();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly topo: Topology,
+    private readonly src: AdvertSource,
+    private readonly log: Logger,
+    private readonly heartbeatMs = DEFAULT_HEARTBEAT_MS,
+  ) {
+    this.#key = `${src.group}.${src.id}`;
+  }
+
+  async start(): Promise<void> {
+    await this.#put();
+    this.#timer = setInterval(() => {
+      this.#put().catch((err: unknown) => this.log.warn({ err }, 'could not renew the executor advert'));
+    }, this.heartbeatMs);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.topo.kv.executors.delete(this.#key).catch(() => undefined);
+  }
+
+  async #put(): Promise<void> {
+    const a: ExecutorAdvert = {
+      v: WIRE_VERSION,
+      id: this.src.id,
+      group: this.src.group,
+      profile: this.src.profile,
+      types: [...this.src.types],
+      concurrency: this.src.concurrency,
+      running: this.src.running(),
+      heartbeatMs: this.heartbeatMs,
+      host: hostname(),
+      pid: process.pid,
+      startedAt: this.#startedAt,
+      at: Date.now(),
+    };
+    await this.topo.kv.executors.put(this.#key, encodeJson(a));
+  }
+}
