@@ -94,15 +94,16 @@ export async function runJetsched(
     log('jetsched: warm-up');
     await bulk(SCENARIO.warmupTasks);
     const splitOf = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+    /** `perMessage` undefined: the default, packing by backlog (no per-task option). */
     const split = async (
-      perMessage: number,
+      perMessage: number | undefined,
       n: number = SCENARIO.splitItems,
       warmup = false,
     ): Promise<{ ms: number; cpu: number }> => {
       const items = splitOf(n);
       if (!warmup) {
         log(
-          `jetsched: (b) one task of ${n} items in chunks of ${SCENARIO.splitChunk}, ${perMessage} per message`,
+          `jetsched: (b) one task of ${n} items in chunks of ${SCENARIO.splitChunk}, ${perMessage ?? 'default'} per message`,
         );
       }
       const t0 = performance.now();
@@ -112,7 +113,7 @@ export async function runJetsched(
           payload: items,
           split: { kind: 'items', chunkSize: SCENARIO.splitChunk },
           aggregate: { kind: 'reduce' },
-          subtasksPerMessage: perMessage,
+          ...(perMessage === undefined ? {} : { subtasksPerMessage: perMessage }),
         });
         const sum = await client.result<number>(id);
         if (sum !== (n * (n - 1)) / 2) throw new Error(`wrong sum ${sum}`);
@@ -122,7 +123,7 @@ export async function runJetsched(
       return { ms, cpu: m.cpu };
     };
     // (b)'s code paths (split, aggregate, big work messages) warm too, as BullMQ's flow is
-    await split(1, SCENARIO.warmupSplitItems, true);
+    await split(undefined, SCENARIO.warmupSplitItems, true);
     await split(SCENARIO.splitPerMessage, SCENARIO.warmupSplitItems, true);
 
     log(`jetsched: (a) ${SCENARIO.bulkTasks} no-op tasks in bulk`);
@@ -144,7 +145,7 @@ export async function runJetsched(
         )}), server in ${perTask(counters1.inMsgs - counters0.inMsgs).toFixed(1)} / out ${perTask(counters1.outMsgs - counters0.outMsgs).toFixed(1)} messages`,
     );
 
-    const b = await split(1);
+    const b = await split(undefined);
     const bBatched = await split(SCENARIO.splitPerMessage);
 
     log(`jetsched: (c) ${SCENARIO.latencyTasks} single tasks at ${SCENARIO.latencyRate}/s`);

@@ -44,7 +44,7 @@ function rows(j: SideResult & { extras: JetschedExtras }, b: SideResult): Row[] 
       target: '>= 1.0',
     },
     {
-      metric: `(b) ${SCENARIO.splitItems} items split, to result`,
+      metric: `(b) ${SCENARIO.splitItems} items split, to result (defaults)`,
       jetsched: j.splitMs,
       bullmq: b.splitMs,
       ratio: better(false, j.splitMs, b.splitMs),

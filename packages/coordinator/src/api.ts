@@ -208,15 +208,21 @@ export class Api {
     const timeoutMs = req.timeoutMs ?? DEFAULT_WAIT_MS;
     const deadline = Date.now() + timeoutMs;
     let wake: (() => void) | undefined;
+    // an end announced while a read is in flight: the read may predate it, so read again at once
+    let ended = false;
     // subscribe before reading, so a change between the two is not missed
     const sub = this.topo.nc.subscribe(this.topo.names.eventSubject(req.id), {
       callback: (_err, m) => {
         const state = m.headers?.get(Header.State);
-        if (state === 'succeeded' || state === 'failed' || state === 'cancelled') wake?.();
+        if (state === 'succeeded' || state === 'failed' || state === 'cancelled') {
+          ended = true;
+          wake?.();
+        }
       },
     });
     try {
       for (;;) {
+        ended = false;
         const now = await this.load(req.id, req.includeResult);
         if (isTerminal(now.task.state)) return now;
         const left = deadline - Date.now();
@@ -230,6 +236,7 @@ export class Api {
             },
           );
         }
+        if (ended) continue;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, Math.min(left, WAIT_RECHECK_MS));
           wake = () => {
