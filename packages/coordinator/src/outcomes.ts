@@ -11,7 +11,6 @@
  */
 import type { JsMsg } from '@nats-io/jetstream';
 import {
-  completesInHand,
   decode,
   encode,
   ErrorCode,
@@ -19,6 +18,7 @@ import {
   finishTask,
   isTerminal,
   recordOutcomes,
+  resultsInHand,
   toErrorRecord,
   validate,
   WIRE_VERSION,
@@ -220,14 +220,14 @@ export class OutcomeRecorder {
   async #decide(cur: StoredTask, items: OutcomeItem[], from: Map<OutcomeItem, string>, now: number) {
     const task = cur.record;
     await failpoint(`coordinator.record.${task.type}`);
-    let finish: Finish | undefined;
+    const res = recordOutcomes(task, items, now);
     let result: { value: unknown } | undefined;
-    if (completesInHand(task, items)) {
+    if (res.awaitsResult && res.next && resultsInHand(task)) {
+      // the outcomes that complete the task carry every result: end it in this very write
       const r = await this.#aggregateInHand(task, items);
-      finish = r.finish;
+      res.next = finishTask(res.next, r.finish, now) ?? res.next;
       result = r.result;
     }
-    const res = recordOutcomes(task, items, now, finish);
     const refused = res.refused.flatMap((why, k) => (why ? [{ item: items[k] as OutcomeItem, why }] : []));
     const total = res.next?.subtasks?.total ?? task.subtasks?.total ?? 0;
     const keep: SubtaskRecord[] = [];

@@ -104,7 +104,7 @@ export {
   claimSubtasks,
   startTask,
   recordOutcomes,
-  completesInHand,
+  resultsInHand,
   subtaskError,
   finishTask,
   failTask,

@@ -5,14 +5,13 @@ import { canTransition, isTerminal } from './task-state.js';
 import {
   cancelTask,
   claimSubtasks,
-  completesInHand,
+  resultsInHand,
   createTask,
   failTask,
   finishTask,
   owningDelivery,
   recordOutcomes,
   startTask,
-  type Finish,
 } from './transitions.js';
 import type { OutcomeItem, TaskRecord } from './types.js';
 
@@ -42,6 +41,11 @@ function outcome(index: number, total: number, ok = true, delivery = 1): Outcome
   return ok ? { ...base, ok: true, result: index } : { ...base, ok: false, error: ERR };
 }
 
+/** Ends a task whose last outcomes carried every result, as the coordinator does. */
+function finishInHand(rec: TaskRecord, now: number): TaskRecord | undefined {
+  return finishTask(rec, { ok: true, hasResult: true }, now);
+}
+
 function bitsSet(rec: TaskRecord): number {
   return rec.subtasks ? Bitmap.decode(rec.subtasks.done).count() : 0;
 }
@@ -65,23 +69,28 @@ describe('transitions, by example', () => {
 
   it('finishes in the same step when the last outcome arrives with the result in hand', () => {
     const t = task(2);
-    expect(completesInHand(t, [outcome(0, 2), outcome(1, 2)])).toBe(true);
-    expect(completesInHand(t, [outcome(0, 2)])).toBe(false);
-    const r = recordOutcomes(t, [outcome(0, 2), outcome(1, 2)], NOW + 5, { ok: true, hasResult: true });
-    expect(r.next).toMatchObject({ state: 'succeeded', hasResult: true, finishedAt: NOW + 5 });
+    expect(recordOutcomes(t, [outcome(0, 2)], NOW + 5).awaitsResult).toBe(false);
+    const r = recordOutcomes(t, [outcome(0, 2), outcome(1, 2)], NOW + 5);
+    expect(r.awaitsResult).toBe(true);
+    expect(resultsInHand(t)).toBe(true);
+    expect(finishTask(r.next!, { ok: true, hasResult: true }, NOW + 5)).toMatchObject({
+      state: 'succeeded',
+      hasResult: true,
+      finishedAt: NOW + 5,
+    });
   });
 
   it('awaits the stored results when outcomes arrived in several batches', () => {
     const t = task(2);
     const first = recordOutcomes(t, [outcome(0, 2)], NOW + 1).next!;
-    expect(completesInHand(first, [outcome(1, 2)])).toBe(false);
+    expect(resultsInHand(first)).toBe(false);
     const r = recordOutcomes(first, [outcome(1, 2)], NOW + 2);
     expect(r.awaitsResult).toBe(true);
     expect(r.next?.state).toBe('running');
     expect(finishTask(r.next!, { ok: true, hasResult: true }, NOW + 3)?.state).toBe('succeeded');
     // a task that keeps no result finishes from any batch
     const none = recordOutcomes(task(2, 'none'), [outcome(0, 2)], NOW + 1).next!;
-    expect(completesInHand(none, [outcome(1, 2)])).toBe(true);
+    expect(resultsInHand(none)).toBe(true);
   });
 
   it('fails the task on the first failed outcome, naming the subtask', () => {
@@ -131,8 +140,9 @@ describe('transitions, by example', () => {
 
   it('keeps fields it does not know when it changes a record', () => {
     const t = { ...task(1), fromTheFuture: { lane: 3 } } as TaskRecord;
-    const r = recordOutcomes(t, [outcome(0, 1)], NOW, { ok: true, hasResult: false });
-    expect((r.next as unknown as { fromTheFuture: unknown }).fromTheFuture).toEqual({ lane: 3 });
+    const r = finishInHand(recordOutcomes(t, [outcome(0, 1)], NOW).next!, NOW);
+    expect(r?.state).toBe('succeeded');
+    expect((r as unknown as { fromTheFuture: unknown }).fromTheFuture).toEqual({ lane: 3 });
   });
 });
 
@@ -171,11 +181,9 @@ function apply(
   switch (e.kind) {
     case 'outcome': {
       const item = outcome(e.index, total, e.ok, e.delivery);
-      const finish: Finish | undefined = completesInHand(rec, [item])
-        ? { ok: true, hasResult: true }
-        : undefined;
-      const r = recordOutcomes(rec, [item], now, finish);
-      return { next: r.next ?? rec, counted: r.refused[0] === undefined ? [e.index] : [] };
+      const r = recordOutcomes(rec, [item], now);
+      const next = r.awaitsResult && resultsInHand(rec) ? finishInHand(r.next!, now) : r.next;
+      return { next: next ?? rec, counted: r.refused[0] === undefined ? [e.index] : [] };
     }
     case 'claim':
       return {
@@ -251,10 +259,8 @@ describe('transitions, by property', () => {
         let rec = task(total);
         for (const k of order) {
           const item = outcome(k % total, total);
-          const finish: Finish | undefined = completesInHand(rec, [item])
-            ? { ok: true, hasResult: true }
-            : undefined;
-          rec = recordOutcomes(rec, [item], NOW, finish).next ?? rec;
+          const r = recordOutcomes(rec, [item], NOW);
+          rec = (r.awaitsResult && resultsInHand(rec) ? finishInHand(r.next!, NOW) : r.next) ?? rec;
         }
         expect(rec.subtasks).toMatchObject({ total, succeeded: total, failed: 0 });
         // delivered one by one, only a one-subtask task has every result in hand at the end

@@ -158,7 +158,7 @@ export function startTask(rec: TaskRecord, startedAt: number, now: number): Task
 
 // ---- outcomes -----------------------------------------------------------------------------------
 
-/** How a task ends when the outcomes that complete it are in hand (see {@link recordOutcomes}). */
+/** How a task whose every subtask succeeded ends, once its results are aggregated (see {@link finishTask}). */
 export type Finish = { ok: true; hasResult: boolean } | { ok: false; error: ErrorRecord };
 
 export interface OutcomesResult {
@@ -174,17 +174,12 @@ export interface OutcomesResult {
 
 /**
  * Records subtask outcomes of one task. The first failed outcome fails the task (fan-in never waits
- * on a failed child). When the last outcome arrives, the task finishes if `finish` says how (the
- * caller aggregated the results it had in hand; see {@link completesInHand}); otherwise it stays
- * `running` with every bit set and `awaitsResult` true, and {@link finishTask} ends it once the
- * stored results are read back and aggregated.
+ * on a failed child). When the last outcome arrives the task stays `running` with every bit set and
+ * `awaitsResult` true; the caller aggregates (from the items in hand when {@link resultsInHand}
+ * says they are all there, else from the stored results) and ends it with {@link finishTask}, in
+ * the same write or a later one.
  */
-export function recordOutcomes(
-  rec: TaskRecord,
-  items: readonly OutcomeItem[],
-  now: number,
-  finish?: Finish,
-): OutcomesResult {
+export function recordOutcomes(rec: TaskRecord, items: readonly OutcomeItem[], now: number): OutcomesResult {
   if (isTerminal(rec.state)) {
     return { next: undefined, refused: items.map(() => 'stopped'), failedBy: undefined, awaitsResult: false };
   }
@@ -229,22 +224,19 @@ export function recordOutcomes(
       awaitsResult: false,
     };
   }
-  if (allDone && finish) return { next: end(next, finish, now), refused, failedBy, awaitsResult: false };
   next.state = 'running';
   return { next, refused, failedBy, awaitsResult: allDone };
 }
 
 /**
- * True when recording `items` (with the verdicts {@link recordOutcomes} would give) completes the
- * task with every result in hand: all remaining subtasks succeed in this very batch, or the task
- * keeps no results. The caller may then aggregate and pass a {@link Finish}.
+ * True when the outcomes that just completed `before` (a record whose {@link recordOutcomes} gave
+ * `awaitsResult`) carried every result the task keeps: none had been recorded before them, or the
+ * task keeps no results. The caller may then aggregate the items in hand instead of reading the
+ * stored results back.
  */
-export function completesInHand(rec: TaskRecord, items: readonly OutcomeItem[]): boolean {
-  const probe = recordOutcomes(rec, items, rec.updatedAt);
-  if (!probe.awaitsResult) return false;
-  if (rec.aggregate.kind === 'none') return true;
-  // every subtask's result must be among the items: nothing may have been recorded before
-  return (rec.subtasks?.succeeded ?? 0) + (rec.subtasks?.failed ?? 0) === 0;
+export function resultsInHand(before: TaskRecord): boolean {
+  if (before.aggregate.kind === 'none') return true;
+  return (before.subtasks?.succeeded ?? 0) + (before.subtasks?.failed ?? 0) === 0;
 }
 
 /** The task's error when subtask `index` failed with `error`. */
