@@ -9,7 +9,7 @@ import { connectClient } from '@jetsched/client';
 import { createCoordinator } from '@jetsched/coordinator';
 import { createScheduler } from '@jetsched/scheduler';
 import { connectNats, createLogger, provision } from '@jetsched/runtime';
-import { decode, names, validate } from '@jetsched/protocol';
+import { decode, subtaskKey, validate } from '@jetsched/protocol';
 import { common, int, parse } from '../args.js';
 import { generateCorpus } from '../demo/corpus.js';
 import { countWords, reducers, type Counts } from '../demo/wordcount-jobs.js';
@@ -67,14 +67,6 @@ export async function demoCommand(argv: string[]): Promise<number> {
     out(`generated ${lines.length} lines (${megabytes} MB) in ${genMs.toFixed(0)} ms`);
 
     const client = await connectClient({ connection: nats.common.connection, prefix });
-    // which executor starts which subtasks: the executors' start notices
-    const perExecutor = new Map<string, number>();
-    const started = client.nc.subscribe(names(prefix).startedSubject(GROUP), {
-      callback: (_err, m) => {
-        const n = validate('started-notice', decode(m.data));
-        perExecutor.set(n.executor, (perExecutor.get(n.executor) ?? 0) + n.items.length);
-      },
-    });
     t = performance.now();
     const { id } = await client.submit({
       type: 'wordcount',
@@ -95,7 +87,6 @@ export async function demoCommand(argv: string[]): Promise<number> {
       if (s) bar.update(s.succeeded + s.failed, s.total);
     }
     bar.end();
-    started.unsubscribe();
     const { task, result } = await client.get(id, { includeResult: true });
     const totalMs = performance.now() - t;
     await client.close();
@@ -114,7 +105,16 @@ export async function demoCommand(argv: string[]): Promise<number> {
     out('');
     const subtasks = task.subtasks?.total ?? 0;
     const runMs = (task.finishedAt ?? 0) - task.createdAt;
-    out(`subtasks: ${subtasks}; started per executor: ${[...perExecutor.values()].join(' / ')}`);
+    // which executor ran which subtask: the subtask records the coordinator kept
+    const perExecutor = new Map<string, number>();
+    const kept = coordinator.topology?.kv.subtasks;
+    for (let i = 0; kept && i < subtasks; i++) {
+      const e = await kept.get(subtaskKey(id, i));
+      if (e?.operation !== 'PUT') continue;
+      const executor = validate('subtask-record', decode(e.value)).executor;
+      perExecutor.set(executor, (perExecutor.get(executor) ?? 0) + 1);
+    }
+    out(`subtasks: ${subtasks}; run per executor: ${[...perExecutor.values()].join(' / ')}`);
     out(
       `timings: submit (with upload) ${submitMs.toFixed(0)} ms, submit -> result ${totalMs.toFixed(0)} ms, ` +
         `recorded -> finished ${runMs} ms (${((subtasks / Math.max(runMs, 1)) * 1000).toFixed(0)} subtasks/s)`,
