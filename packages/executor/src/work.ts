@@ -17,6 +17,8 @@ import {
   encode,
   ErrorCode,
   Header,
+  resent,
+  subtaskDelivery,
   isValidToken,
   toErrorRecord,
   validate,
@@ -77,7 +79,7 @@ export async function processWork(w: WorkContext, msg: JsMsg): Promise<void> {
     await rejectMessage(topo, cfg.log, 'work', cfg.id, msg, reason);
     return;
   }
-  const delivery = msg.info.deliveryCount;
+  const deliveryCount = msg.info.deliveryCount;
   if (isLastDelivery(msg, topo.manifest.consumers.work.maxDeliver)) {
     await giveUp(w, msg, items);
     return;
@@ -89,7 +91,13 @@ export async function processWork(w: WorkContext, msg: JsMsg): Promise<void> {
     await handBack(w, foreign);
     runnable = runnable.filter((it) => cfg.handlers[it.type]);
   }
-  if (delivery > 1 && runnable.length > 0) runnable = await claim(w, runnable, delivery);
+  // a redelivery, or a subtask sent again in a new message, claims before it runs
+  const delivery = (it: WorkItem): number => subtaskDelivery(it, deliveryCount);
+  const claiming = runnable.filter((it) => delivery(it) > 1);
+  if (claiming.length > 0) {
+    const granted = new Set(await claim(w, claiming, delivery));
+    runnable = runnable.filter((it) => delivery(it) === 1 || granted.has(it));
+  }
   if (runnable.length === 0) {
     msg.ack();
     return;
@@ -106,7 +114,7 @@ export async function processWork(w: WorkContext, msg: JsMsg): Promise<void> {
           // a stop that arrived while this waited for a slot: do not start
           if (c.signal.aborted || w.gate.get(it.taskId)) return undefined;
           const ended = w.running.started(it);
-          const r = await runHandler(topo, cfg, it, delivery, c, maxBytes).finally(ended);
+          const r = await runHandler(topo, cfg, it, delivery(it), c, maxBytes).finally(ended);
           const reason: unknown = c.signal.reason;
           if (reason instanceof SiblingFailed || reason instanceof TaskStopped) return undefined;
           if (!r.item.ok && !(reason instanceof ExecutorShutdown)) {
@@ -162,7 +170,7 @@ async function giveUp(w: WorkContext, msg: JsMsg, items: WorkItem[]): Promise<vo
 
 /** Subtasks of a type this executor cannot run go back to the schedulers, to be routed again. */
 async function handBack(w: WorkContext, items: WorkItem[]): Promise<void> {
-  const batch: SchedBatch = { v: WIRE_VERSION, kind: 'sched', items };
+  const batch: SchedBatch = { v: WIRE_VERSION, kind: 'sched', items: items.map(resent) };
   w.cfg.log.warn(
     { types: [...new Set(items.map((i) => i.type))], subtasks: items.length },
     'gave back subtasks this executor has no handler for',
@@ -172,8 +180,12 @@ async function handBack(w: WorkContext, items: WorkItem[]): Promise<void> {
   ]);
 }
 
-/** A redelivery claims its subtasks; only granted ones run. */
-async function claim(w: WorkContext, items: WorkItem[], delivery: number): Promise<WorkItem[]> {
+/** Redelivered (or re-sent) subtasks claim their delivery; only granted ones run. */
+async function claim(
+  w: WorkContext,
+  items: WorkItem[],
+  delivery: (it: WorkItem) => number,
+): Promise<WorkItem[]> {
   const req = {
     executor: w.cfg.id,
     items: items.map((it) => ({
@@ -181,7 +193,7 @@ async function claim(w: WorkContext, items: WorkItem[], delivery: number): Promi
       index: it.index,
       total: it.total,
       attempt: it.attempt,
-      delivery,
+      delivery: delivery(it),
     })),
   };
   const reply = await w.topo.nc.request(w.topo.names.api.claim, encode(req), {
@@ -195,7 +207,7 @@ async function claim(w: WorkContext, items: WorkItem[], delivery: number): Promi
   const refused = items.length - granted.length;
   if (refused > 0)
     w.cfg.log.info(
-      { delivery, refused, granted: granted.length },
+      { refused, granted: granted.length },
       'redelivered subtasks refused: done, stopped or claimed by a later delivery',
     );
   return granted;

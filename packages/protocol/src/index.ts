@@ -38,6 +38,9 @@ export {
 } from './task-state.js';
 export {
   WIRE_VERSION,
+  DELIVERIES_PER_SEND,
+  subtaskDelivery,
+  resent,
   type SplitSpec,
   type AggregateSpec,
   type PayloadRef,

@@ -366,6 +366,7 @@ const workItem = {
     index: nonNegInt,
     total: posInt,
     attempt: posInt,
+    resends: nonNegInt,
     input: {},
     timeoutMs: posInt,
   },

@@ -13,7 +13,7 @@ import {
   recordOutcomes,
   startTask,
 } from './transitions.js';
-import type { OutcomeItem, TaskRecord } from './types.js';
+import { resent, subtaskDelivery, type OutcomeItem, type TaskRecord, type WorkItem } from './types.js';
 
 const NOW = 1_795_000_000_000;
 const ERR = { code: 'HANDLER_ERROR', message: 'boom', retryable: true };
@@ -100,6 +100,22 @@ describe('transitions, by example', () => {
       state: 'failed',
       error: { code: 'HANDLER_ERROR', details: { subtask: 2 } },
     });
+  });
+
+  it('a subtask sent again in a new message outranks what the old message claimed', () => {
+    const t = task(1);
+    const item: WorkItem = { taskId: t.id, type: 't', index: 0, total: 1, attempt: 1, input: null };
+    const ref = (delivery: number) => ({ index: 0, total: 1, attempt: 1, delivery });
+    // the first message's redelivery claims the subtask...
+    const first = claimSubtasks(t, [ref(subtaskDelivery(item, 2))], NOW).next!;
+    // ...then the subtask is given back and goes out in a new message, delivered for the first time
+    const again = subtaskDelivery(resent(item), 1);
+    expect(again).toBeGreaterThan(2);
+    const second = claimSubtasks(first, [ref(again)], NOW + 1);
+    expect(second.refused).toEqual([undefined]);
+    // the new carrier's outcome counts; the old carrier's redelivery is stale now
+    expect(recordOutcomes(second.next!, [outcome(0, 1, true, 2)], NOW + 2).refused).toEqual(['stale']);
+    expect(recordOutcomes(second.next!, [outcome(0, 1, true, again)], NOW + 2).refused).toEqual([undefined]);
   });
 
   it('lets a redelivery claim a subtask, after which the old delivery is stale', () => {

@@ -214,8 +214,34 @@ export interface WorkItem {
   total: number;
   /** The try of this subtask, from 1. A JetStream redelivery is the same attempt, a new delivery. */
   attempt: number;
+  /**
+   * How often the subtask was sent again in a new work message (given back by an executor without a
+   * handler for it, or taken off a profile no executor serves). Its deliveries count on from there:
+   * see {@link subtaskDelivery}. Absent: 0.
+   */
+  resends?: number;
   input: unknown;
   timeoutMs?: number;
+}
+
+/**
+ * Deliveries one work message can have (a consumer's `max_deliver` stays below it): the deliveries
+ * of a subtask's n-th carrier count from n × this, so a later carrier always outranks an earlier one.
+ */
+export const DELIVERIES_PER_SEND = 1000;
+
+/**
+ * The delivery of a subtask, as claims and outcomes name it: the JetStream delivery count of the
+ * message carrying it, counted on from the carriers before (a subtask sent again in a new message
+ * would otherwise start at delivery 1 again, below a claim an earlier carrier's redelivery made).
+ */
+export function subtaskDelivery(item: Pick<WorkItem, 'resends'>, deliveryCount: number): number {
+  return (item.resends ?? 0) * DELIVERIES_PER_SEND + deliveryCount;
+}
+
+/** The item sent again in a new message (given back, rescued): its next deliveries outrank the old. */
+export function resent(item: WorkItem): WorkItem {
+  return { ...item, resends: (item.resends ?? 0) + 1 };
 }
 
 /** Scheduler -> executor profile, on `<prefix>.work.<group>.<profile>`: subtasks of any tasks. */

@@ -15,6 +15,7 @@ import {
 import { nanos } from '@nats-io/transport-node';
 import {
   DEFAULT_PREFIX,
+  DELIVERIES_PER_SEND,
   WIRE_VERSION,
   type ConsumerRole,
   type Names,
@@ -71,9 +72,9 @@ export function manifestFor(opts: TopologyOptions = {}, now = Date.now()): Topol
     const c = { ...DEFAULT_CONSUMERS[role], ...(opts.consumers?.[role] ?? {}) };
     positive(`${role} ack wait`, c.ackWaitMs);
     positive(`${role} max ack pending`, c.maxAckPending);
-    if (!Number.isInteger(c.maxDeliver) || c.maxDeliver < 2) {
+    if (!Number.isInteger(c.maxDeliver) || c.maxDeliver < 2 || c.maxDeliver >= DELIVERIES_PER_SEND) {
       throw new Error(
-        `${role} max deliver must be at least 2 (the last delivery gives the message up), got ${c.maxDeliver}`,
+        `${role} max deliver must be at least 2 (the last delivery gives the message up) and below ${DELIVERIES_PER_SEND}, got ${c.maxDeliver}`,
       );
     }
     consumers[role] = c;

@@ -8,7 +8,7 @@
  *   profile's consumer is taken off it and dispatched again, to a profile that serves its types.
  */
 import type { JsMsg } from '@nats-io/jetstream';
-import { decode, validate, WIRE_VERSION } from '@jetsched/protocol';
+import { decode, resent, validate, WIRE_VERSION } from '@jetsched/protocol';
 import { msgContentType, type ExecutorRegistry, type Logger, type Topology } from '@jetsched/runtime';
 import type { Dispatcher } from './dispatch.js';
 
@@ -75,7 +75,7 @@ export class Parking {
         async (m) => {
           const work = validate('work-batch', decode(m.data, msgContentType(m)));
           await this.dispatcher.dispatch([
-            { batch: { v: WIRE_VERSION, kind: 'sched', items: work.items }, trusted: false },
+            { batch: { v: WIRE_VERSION, kind: 'sched', items: work.items.map(resent) }, trusted: false },
           ]);
         },
         this.topo.names.streams.work,
