@@ -74,6 +74,21 @@ describe('bad input from a raw NATS client', () => {
     expect(reasons.filter((c) => c === 'PAYLOAD_TOO_LARGE')).toHaveLength(1);
   });
 
+  it('refuses a split into more subtasks than a task may have, and submits the rest of the batch', async () => {
+    const huge = { kind: 'range', start: 0, end: Number.MAX_SAFE_INTEGER, chunkSize: 1 } as const;
+    const r = await rawRequest(encode({ type: 'echo', split: huge }));
+    expect(r).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    expect((r['error'] as { message: string }).message).toMatch(/more than the 100000 a task may have/);
+    // in a submit_many, only the oversized task is refused
+    const [bad, good] = await stack.client.submitMany([
+      { type: 'echo', split: huge },
+      { type: 'echo', payload: 'fine' },
+    ]);
+    expect(bad).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    if (!good?.ok) throw new Error(`the healthy task was refused: ${JSON.stringify(good)}`);
+    expect(await stack.client.result(good.id, { timeoutMs: 20_000 })).toEqual(['fine']);
+  });
+
   it('fails the task named by a malformed work message instead of leaving it waiting', async () => {
     // a real task parked in a group nobody serves, and a garbage subtask naming it on the default group
     const { id } = await stack.client.submit({ type: 'echo', group: 'nobody', payload: 1 });

@@ -19,7 +19,8 @@ describe('cancelling a task with queued work', () => {
   });
   afterAll(() => c?.close());
 
-  it('a task of 2,000 subtasks cancelled mid-run starts none after the reply, also on a new executor', async () => {
+  /** Submits a task of 2,000 10-ms subtasks; returns its id and a reader of its starts. */
+  async function submitTicks(): Promise<{ id: string; ticks: () => { at: number; executor: string }[] }> {
     const { id } = await c.client.submit({
       type: 'tick',
       payload: Array.from({ length: 2000 }, (_, i) => i),
@@ -34,6 +35,11 @@ describe('cancelling a task with queued work', () => {
           const [, , , at, executor] = l.split(' ');
           return { at: Number(at), executor: executor ?? '' };
         });
+    return { id, ticks };
+  }
+
+  it('a task of 2,000 subtasks cancelled mid-run starts none after the reply, also on a new executor', async () => {
+    const { id, ticks } = await submitTicks();
     await c.waitForLedger(() => ticks().length >= 200, 30_000);
     const task = await c.client.cancel(id, 'no longer needed');
     const repliedAt = Date.now();
@@ -53,5 +59,21 @@ describe('cancelling a task with queued work', () => {
       state: 'cancelled',
       cancelReason: 'no longer needed',
     });
+  });
+
+  it('an executor that starts after the cancel skips the queued work it never heard of live', async () => {
+    const { id, ticks } = await submitTicks();
+    await c.waitForLedger(() => ticks().length >= 100, 30_000);
+    // every executor dies: the rest of the task stays queued, and nobody hears the cancel live
+    await Promise.all(c.procs.all.filter((p) => p.role === 'executor').map((p) => p.stop('SIGKILL')));
+    const before = ticks().length;
+    await c.client.cancel(id, 'no longer needed');
+    const repliedAt = Date.now();
+    const late = c.procs.start('executor', ['--concurrency', '8']);
+    await late.ready;
+    await sleep(2_000);
+    const after = ticks().filter((t) => t.at > repliedAt);
+    expect(after, `${after.length} subtasks started after the cancel reply`).toEqual([]);
+    expect(ticks().length).toBe(before);
   });
 });

@@ -6,7 +6,7 @@
  * the write for them to learn it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TaskState } from '@jetsched/protocol';
+import { Header, names, type TaskState } from '@jetsched/protocol';
 import { startProcessCluster, type ProcessCluster } from './helpers/processes.js';
 
 describe('lifecycle events come from the state change itself', () => {
@@ -25,6 +25,14 @@ describe('lifecycle events come from the state change itself', () => {
       .roles({ JETSCHED_FAILPOINTS: 'coordinator.after-record-write=crash' })
       .start('coordinator');
     await crashing.ready;
+    // the events on the wire: every record write, republished by the server with its state header
+    const events: { id: string; state: string | undefined }[] = [];
+    const sub = c.nc.subscribe(names(c.prefix).eventSubject('*'), {
+      callback: (_err, m) => {
+        events.push({ id: m.subject.split('.').at(-1) ?? '', state: m.headers?.get(Header.State) });
+      },
+    });
+    await c.nc.flush();
     const { id } = await c.client.submit({
       type: 'squares',
       payload: [1, 2, 3],
@@ -40,6 +48,9 @@ describe('lifecycle events come from the state change itself', () => {
     const t0 = Date.now();
     await watching;
     expect(states.at(-1)).toBe('succeeded');
+    // the crashed coordinator published nothing after its write: the event came from the write itself
+    expect(events.filter((e) => e.id === id).map((e) => e.state)).toContain('succeeded');
+    sub.unsubscribe();
     // a watcher that starts after the crash gets the end at once, too
     const later: TaskState[] = [];
     for await (const e of c.client.watch(id)) if (e.kind === 'state') later.push(e.task.state);

@@ -28,7 +28,13 @@ import {
   type TaskRecord,
   type TaskReply,
 } from '@jetsched/protocol';
-import { connectNats, contentHeaders, isTransientNatsError, type ConnectOptions } from '@jetsched/runtime';
+import {
+  connectNats,
+  contentHeaders,
+  decodeMsg,
+  isTransientNatsError,
+  type ConnectOptions,
+} from '@jetsched/runtime';
 
 /** Request timeout. @defaultValue 10 s */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -242,7 +248,7 @@ class ClientImpl implements Client {
       callback: (err, m) => {
         if (err) return;
         try {
-          push({ kind: 'progress', progress: validate('progress-message', decode(m.data)) });
+          push({ kind: 'progress', progress: validate('progress-message', decodeMsg(m)) });
         } catch {
           // a malformed progress notice is skipped
         }

@@ -1,4 +1,5 @@
 /** Coordinator options: user options -> defaults -> validated, frozen config. */
+import { DEFAULT_MAX_SUBTASKS, MAX_SUBTASKS_LIMIT } from '@jetsched/protocol';
 import { compileActorConfig, positiveInt, type ActorConfig, type ActorOptions } from '@jetsched/runtime';
 import { nanoid } from 'nanoid';
 
@@ -30,6 +31,12 @@ export interface CoordinatorOptions extends ActorOptions {
   outcomeBatch?: number;
   /** @defaultValue {@link DEFAULT_CANCEL_CONFIRM_MS} */
   cancelConfirmMs?: number;
+  /**
+   * A submit whose built-in split gives more subtasks than this is refused (`BAD_REQUEST`); keep it
+   * equal to the schedulers' `maxSubtasks`. At most {@link MAX_SUBTASKS_LIMIT}.
+   * @defaultValue {@link DEFAULT_MAX_SUBTASKS}
+   */
+  maxSubtasks?: number;
 }
 
 export interface CoordinatorConfig extends ActorConfig {
@@ -37,6 +44,7 @@ export interface CoordinatorConfig extends ActorConfig {
   readonly maxRequestBytes: number;
   readonly outcomeBatch: number;
   readonly cancelConfirmMs: number;
+  readonly maxSubtasks: number;
 }
 
 export function compileCoordinatorOptions(o: CoordinatorOptions): CoordinatorConfig {
@@ -49,5 +57,6 @@ export function compileCoordinatorOptions(o: CoordinatorOptions): CoordinatorCon
     maxRequestBytes: positiveInt('maxRequestBytes', o.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES),
     outcomeBatch: positiveInt('outcomeBatch', o.outcomeBatch ?? DEFAULT_OUTCOME_BATCH),
     cancelConfirmMs: positiveInt('cancelConfirmMs', o.cancelConfirmMs ?? DEFAULT_CANCEL_CONFIRM_MS),
+    maxSubtasks: positiveInt('maxSubtasks', o.maxSubtasks ?? DEFAULT_MAX_SUBTASKS, MAX_SUBTASKS_LIMIT),
   });
 }

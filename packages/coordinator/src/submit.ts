@@ -58,6 +58,13 @@ export function checkSubmission(req: SubmitRequest, cfg: CoordinatorConfig): voi
       throw new JetschedError(ErrorCode.BadRequest, (err as Error).message, { cause: err });
     }
   }
+  const total = knownTotal(req);
+  if (total !== undefined && total > cfg.maxSubtasks) {
+    throw new JetschedError(
+      ErrorCode.BadRequest,
+      `the split gives ${total} subtasks, more than the ${cfg.maxSubtasks} a task may have: split coarser (a larger chunkSize)`,
+    );
+  }
   if (req.aggregate?.kind === 'reduce' && !cfg.reducers[req.type]) {
     throw new JetschedError(
       ErrorCode.BadRequest,

@@ -84,6 +84,7 @@ export {
   MAX_ITEMS_PER_MESSAGE,
   MAX_SUBTASKS_PER_MESSAGE,
   MAX_SUBMIT_MANY,
+  MAX_SUBTASKS_LIMIT,
   type SchemaId,
 } from './schemas.js';
 export { validate, explain, kindOf, type SchemaTypes } from './validate.js';

@@ -32,6 +32,13 @@ export const MAX_ITEMS_PER_MESSAGE = 10_000;
 export const MAX_SUBTASKS_PER_MESSAGE = 1_000;
 /** Most tasks one `submit_many` request may carry. */
 export const MAX_SUBMIT_MANY = 10_000;
+/**
+ * Most subtasks any task may have, whatever a role's `maxSubtasks` says: the bound of every
+ * `total` and `index` on the wire, so that no message can make an actor allocate more.
+ */
+export const MAX_SUBTASKS_LIMIT = 1_000_000;
+const subtaskTotal = { type: 'integer', minimum: 1, maximum: MAX_SUBTASKS_LIMIT } as const;
+const subtaskIndex = { type: 'integer', minimum: 0, maximum: MAX_SUBTASKS_LIMIT - 1 } as const;
 const subtasksPerMessage = { type: 'integer', minimum: 1, maximum: MAX_SUBTASKS_PER_MESSAGE } as const;
 
 /** Embedded inline wherever a message carries an error (a schema with an `$id` may appear only once). */
@@ -202,7 +209,7 @@ const claimRequest = {
       items: {
         type: 'object',
         required: ['taskId', 'index', 'total', 'attempt', 'delivery'],
-        properties: { taskId: id, index: nonNegInt, total: posInt, attempt: posInt, delivery: posInt },
+        properties: { taskId: id, index: subtaskIndex, total: subtaskTotal, attempt: posInt, delivery: posInt },
         additionalProperties: false,
       },
     },
@@ -216,7 +223,7 @@ const subtaskCounts = {
   type: 'object',
   required: ['total', 'succeeded', 'failed', 'done'],
   properties: {
-    total: posInt,
+    total: subtaskTotal,
     succeeded: nonNegInt,
     failed: nonNegInt,
     done: { type: 'string' },
@@ -274,7 +281,7 @@ const subtaskRecord = {
   properties: {
     v: version,
     taskId: id,
-    index: nonNegInt,
+    index: subtaskIndex,
     attempt: posInt,
     delivery: posInt,
     ok: { type: 'boolean' },
@@ -363,8 +370,8 @@ const workItem = {
   properties: {
     taskId: id,
     type: token,
-    index: nonNegInt,
-    total: posInt,
+    index: subtaskIndex,
+    total: subtaskTotal,
     attempt: posInt,
     resends: nonNegInt,
     input: {},
@@ -409,8 +416,8 @@ const outcomeItem = {
   required: ['taskId', 'index', 'total', 'attempt', 'delivery', 'ok', 'startedAt', 'finishedAt'],
   properties: {
     taskId: id,
-    index: nonNegInt,
-    total: posInt,
+    index: subtaskIndex,
+    total: subtaskTotal,
     attempt: posInt,
     delivery: posInt,
     ok: { type: 'boolean' },
@@ -474,7 +481,7 @@ const startedNotice = {
       items: {
         type: 'object',
         required: ['taskId', 'index', 'attempt'],
-        properties: { taskId: id, index: nonNegInt, attempt: posInt },
+        properties: { taskId: id, index: subtaskIndex, attempt: posInt },
       },
     },
   },
@@ -484,7 +491,7 @@ const progressMessage = {
   $id: 'progress-message',
   type: 'object',
   required: ['v', 'kind', 'taskId', 'index', 'progress'],
-  properties: { v: version, kind: { const: 'progress' }, taskId: id, index: nonNegInt, progress: {} },
+  properties: { v: version, kind: { const: 'progress' }, taskId: id, index: subtaskIndex, progress: {} },
 } as const;
 
 const indexPage = {

@@ -6,11 +6,17 @@
  *
  * Before a subtask starts, the gate must be current: `sync()` waits until every stop stored before
  * the call is known here (one small request for all the subtasks starting meanwhile).
+ *
+ * Bounded: a stop is forgotten here when the stream forgets it (the provisioned stop retention), and
+ * at most {@link MAX_REMEMBERED_STOPS} are kept (the oldest go first).
  */
 import { DeliverPolicy, type ConsumerMessages } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { decode, validate, type StopNotice } from '@jetsched/protocol';
 import type { Topology } from './topology.js';
+
+/** Most stops one gate remembers. */
+export const MAX_REMEMBERED_STOPS = 1_000_000;
 
 export class StopGate {
   readonly #stopped = new Map<string, StopNotice>();
@@ -75,6 +81,16 @@ export class StopGate {
     this.#messages?.stop();
   }
 
+  /** Keeps a stop, forgetting the ones the stream no longer keeps (the map is in arrival order). */
+  #remember(n: StopNotice): void {
+    this.#stopped.set(n.taskId, n);
+    const expired = Date.now() - this.topo.manifest.stopRetentionMs;
+    for (const [id, old] of this.#stopped) {
+      if (old.at >= expired && this.#stopped.size <= MAX_REMEMBERED_STOPS) break;
+      this.#stopped.delete(id);
+    }
+  }
+
   async #syncOnce(): Promise<void> {
     const startedAt = Date.now();
     const last = await this.#lastStoredSeq();
@@ -107,7 +123,7 @@ export class StopGate {
           try {
             const n = validate('stop-notice', decode(m.data));
             if (!this.#stopped.has(n.taskId)) {
-              this.#stopped.set(n.taskId, n);
+              this.#remember(n);
               for (const fn of this.#listeners) fn(n);
             }
           } catch (err) {
