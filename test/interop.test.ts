@@ -95,8 +95,8 @@ describe('a client written from docs/protocol.md alone', () => {
 
     // the subtask records jetsched wrote: times (integers above 2^32) read back as 64-bit integers
     const jsm = await jetstreamManager(stack.raw);
-    const rec = await jsm.streams.getMessage(`KV_${n.subtasks}`, {
-      last_by_subj: `$KV.${n.subtasks}.${id}.1`,
+    const rec = await jsm.streams.getMessage(`KV_${n.tasks}`, {
+      last_by_subj: `$KV.${n.tasks}.${id}.1`,
     });
     const sub = unpack(rec!.data) as { startedAt: unknown; finishedAt: unknown; index: unknown };
     expect(typeof sub.startedAt).toBe('bigint');

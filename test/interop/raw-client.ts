@@ -21,7 +21,8 @@ export function protocolNames(prefix: string) {
     outcomes: (group: string) => `${prefix}.outcomes.${group}`,
     advert: (group: string, id: string) => `$KV.${P}_executors.${group}.${id}`,
     config: `${P}_config`,
-    subtasks: `${P}_subtasks`,
+    /** Task records (`<taskId>`), subtask records (`<taskId>.<index>`) and results (`<taskId>.result`). */
+    tasks: `${P}_tasks`,
     dlq: `${P}_DLQ`,
   };
 }

@@ -2,16 +2,28 @@
  * Turning recorded subtask outcomes into the task result: collect them in subtask order, fold them
  * with a registered reducer, or discard them.
  */
-import { decode, ErrorCode, JetschedError, validate, type TaskRecord } from '@jetsched/protocol';
+import {
+  decode,
+  ErrorCode,
+  JetschedError,
+  validate,
+  type OutcomeItem,
+  type Refusal,
+  type TaskRecord,
+} from '@jetsched/protocol';
 import { scanBucket, type Topology } from '@jetsched/runtime';
 import type { Reducer } from './options.js';
 
-/** Reads every subtask result of a task, in index order, in one pass over the subtasks bucket. */
+/**
+ * Reads every subtask result of a task, in index order, in one pass over the subtask records stored
+ * beside its record in the tasks bucket (`<taskId>.<index>`; `<taskId>.result` is skipped).
+ */
 export async function readResults(topo: Topology, task: TaskRecord): Promise<unknown[]> {
   const total = task.subtasks?.total ?? 0;
   const results: unknown[] = new Array(total);
   let seen = 0;
-  for await (const e of scanBucket(topo.js, topo.names.buckets.subtasks, `${task.id}.*`)) {
+  for await (const e of scanBucket(topo.js, topo.names.buckets.tasks, `${task.id}.*`)) {
+    if (!/^\d+$/.test(e.key.slice(task.id.length + 1))) continue;
     const rec = validate('subtask-record', decode(e.data));
     if (rec.index < total && rec.ok && results[rec.index] === undefined) {
       results[rec.index] = rec.result;
@@ -24,6 +36,24 @@ export async function readResults(topo: Topology, task: TaskRecord): Promise<unk
       retryable: true,
     });
   }
+  return results;
+}
+
+/**
+ * The results of a task whose outcomes all arrive in one batch, by subtask index: only those of the
+ * outcomes that counted (`refused[k]` undefined), so that a refused one in the same batch (a stale
+ * delivery's, a duplicate) has no say, for the `total` subtasks of the task's record (not what an
+ * item claims).
+ */
+export function inHandResults(
+  total: number,
+  items: readonly OutcomeItem[],
+  refused: readonly (Refusal | undefined)[],
+): unknown[] {
+  const results = new Array<unknown>(total);
+  items.forEach((o, k) => {
+    if (refused[k] === undefined && o.ok && o.index < total) results[o.index] = o.result;
+  });
   return results;
 }
 

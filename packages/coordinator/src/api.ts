@@ -138,7 +138,7 @@ export class Api {
   }
 
   private list(body: unknown): Promise<ListReply> {
-    return listTasks(this.topo, this.store, validate('list-request', body ?? {}));
+    return listTasks(this.topo, this.store, this.cfg.log, validate('list-request', body ?? {}));
   }
 
   /**
@@ -269,7 +269,10 @@ export class Api {
         (byTask.get(cur.record.id) ?? []).map((c) => c.ref),
         now,
       );
-      return { next: r.next, out: r.refused };
+      // a grant without a write (the delivery owns the subtask already) holds only on the latest
+      // record: a cached one may miss a later delivery's claim
+      const confirm = r.next === undefined && r.refused.some((why) => why === undefined);
+      return { next: r.next, confirm, out: r.refused };
     });
     const results: ClaimReply['results'] = req.items.map(() => ({ granted: false, reason: 'stopped' }));
     for (const [taskId, claims] of byTask) {

@@ -18,7 +18,7 @@ import {
   type ListRequest,
   type TaskRecord,
 } from '@jetsched/protocol';
-import { retryTransient, type TaskStore, type Topology } from '@jetsched/runtime';
+import { retryTransient, type Logger, type TaskStore, type Topology } from '@jetsched/runtime';
 import { stateSince } from './list-index.js';
 import { DEFAULT_LIST_LIMIT } from './options.js';
 
@@ -36,7 +36,12 @@ interface Candidate {
   consumed: number;
 }
 
-export async function listTasks(topo: Topology, store: TaskStore, req: ListRequest): Promise<ListReply> {
+export async function listTasks(
+  topo: Topology,
+  store: TaskStore,
+  log: Logger,
+  req: ListRequest,
+): Promise<ListReply> {
   const limit = req.limit ?? DEFAULT_LIST_LIMIT;
   const filter = topo.names.indexSubject(req.state ?? '*', req.tenant ?? '*', req.type ?? '*');
   const stream = topo.names.streams.index;
@@ -49,7 +54,7 @@ export async function listTasks(topo: Topology, store: TaskStore, req: ListReque
   let last: Candidate | undefined;
   while (tasks.length < limit && upTo >= 1) {
     const from = Math.max(1, upTo - window + 1);
-    const pages = await readPages(topo, stream, filter, from, upTo);
+    const pages = await readPages(topo, log, stream, filter, from, upTo);
     upTo = from - 1;
     if (pages.length === 0) {
       window = Math.min(MAX_WINDOW, window * 4);
@@ -90,6 +95,7 @@ export async function listTasks(topo: Topology, store: TaskStore, req: ListReque
 
 async function readPages(
   topo: Topology,
+  log: Logger,
   stream: string,
   filter: string,
   from: number,
@@ -110,12 +116,22 @@ async function readPages(
     }
     return out;
   });
-  // `<prefix>.index.<state>.<tenant>.<type>`
-  return msgs.map((m) => ({
-    seq: m.seq,
-    state: m.subject.split('.').at(-3) ?? '',
-    entries: validate('index-page', decode(m.data)).entries,
-  }));
+  // `<prefix>.index.<state>.<tenant>.<type>`; a page that cannot be read is skipped, not fatal to
+  // every list that reaches it (only a process with publish rights on the index can write one)
+  return msgs.flatMap((m) => {
+    try {
+      return [
+        {
+          seq: m.seq,
+          state: m.subject.split('.').at(-3) ?? '',
+          entries: validate('index-page', decode(m.data)).entries,
+        },
+      ];
+    } catch (err) {
+      log.warn({ err, seq: m.seq, subject: m.subject }, 'skipped an unreadable list index page');
+      return [];
+    }
+  });
 }
 
 async function lastSeq(topo: Topology): Promise<number> {

@@ -2,12 +2,16 @@
  * Recording outcomes exactly once. Outcome messages (each with items of many tasks, from executors,
  * and task failures from schedulers and executors) arrive in batches from the shared durable
  * consumer; a batch is recorded with one read of the records it needs (or none, when this
- * coordinator wrote them lately), one window of subtask-record and result writes, and one window of
- * task-record writes under compare-and-set. Only then are the messages acked.
+ * coordinator wrote them lately), one window of subtask-record and result writes (each guarded by
+ * the revision of the record the decision was made on), and one window of task-record writes under
+ * compare-and-set. Only then are the messages acked.
  *
  * What each outcome does to its task is decided by @jetsched/protocol's transitions: a duplicate
  * counts once, a stale delivery's outcome (an executor paused past its ack wait) is refused and
- * logged, the first failure fails the task, the last outcome finishes it.
+ * logged, the first failure fails the task, the last outcome finishes it. A record this coordinator
+ * cached may be behind (another coordinator granted a claim): what such a decision stores is refused
+ * by its guard, and a refusal as stale of a delivery newer than the cached owner stands only once
+ * the stream leader confirms the record (see ./records.ts).
  */
 import type { JsMsg } from '@nats-io/jetstream';
 import {
@@ -17,6 +21,7 @@ import {
   failTask,
   finishTask,
   isTerminal,
+  owningDelivery,
   recordOutcomes,
   resultsInHand,
   toErrorRecord,
@@ -41,9 +46,9 @@ import {
   type TaskStore,
   type Topology,
 } from '@jetsched/runtime';
-import { aggregateResults, readResults } from './aggregate.js';
+import { aggregateResults, inHandResults, readResults } from './aggregate.js';
 import type { CoordinatorConfig } from './options.js';
-import type { Records } from './records.js';
+import type { Decision, Records } from './records.js';
 import type { ListIndex } from './list-index.js';
 import { publishStops } from './stops.js';
 
@@ -142,6 +147,7 @@ export class OutcomeRecorder {
       ...(r.batch.items ?? []).map((i) => i.taskId),
       ...(r.batch.failures ?? []).map((f) => f.taskId),
     ]);
+    await this.#reject(r.msg, error);
     try {
       await this.failTasks([...ids].map((taskId) => ({ taskId, error })));
     } catch (e) {
@@ -150,7 +156,6 @@ export class OutcomeRecorder {
         'could not fail the tasks of an outcome message given up',
       );
     }
-    await this.#reject(r.msg, error);
   }
 
   /** Fails tasks that cannot go on (split failed, gave up), and stops their queued work. */
@@ -217,14 +222,21 @@ export class OutcomeRecorder {
   }
 
   /** What the outcomes of one task do to its record, and what must be stored before it. */
-  async #decide(cur: StoredTask, items: OutcomeItem[], from: Map<OutcomeItem, string>, now: number) {
+  async #decide(
+    cur: StoredTask,
+    items: OutcomeItem[],
+    from: Map<OutcomeItem, string>,
+    now: number,
+  ): Promise<Decision<undefined> & { refused: { item: OutcomeItem; why: Refusal }[] }> {
     const task = cur.record;
     await failpoint(`coordinator.record.${task.type}`);
     const res = recordOutcomes(task, items, now);
     let result: { value: unknown } | undefined;
     if (res.awaitsResult && res.next && resultsInHand(task)) {
-      // the outcomes that complete the task carry every result: end it in this very write
-      const r = await this.#aggregateInHand(task, items);
+      // the outcomes that complete the task carry every result: end it in this very write, from the
+      // outcomes that counted (a refused one in the same batch, a stale delivery's, has no say)
+      const total = res.next.subtasks?.total ?? 0;
+      const r = await this.#aggregateInHand(task, inHandResults(total, items, res.refused));
       res.next = finishTask(res.next, r.finish, now) ?? res.next;
       result = r.result;
     }
@@ -233,20 +245,23 @@ export class OutcomeRecorder {
     const keep: SubtaskRecord[] = [];
     res.refused.forEach((why, k) => {
       const o = items[k] as OutcomeItem;
-      // a one-subtask task keeps its result in the results bucket; its subtask record only on failure
+      // a one-subtask task keeps its result beside its record; its subtask record only on failure
       if (why === undefined && (total > 1 || !o.ok)) keep.push(subtaskRecord(o, from.get(o) ?? ''));
     });
     const finishing = res.next !== undefined && res.next.state === 'succeeded' && result !== undefined;
+    // claims only go up: a delivery older than the owner in any record is stale for good, but one
+    // newer than the owner of this record may own the subtask in a later record this one is behind
+    const confirm = refused.some(
+      ({ item, why }) => why === 'stale' && item.delivery > owningDelivery(task, item.index),
+    );
     return {
       next: res.next,
-      before: async (): Promise<void> => {
-        await Promise.all([
-          this.store.putSubtasks(keep),
-          finishing
-            ? this.store.putResults([{ id: task.id, value: (result as { value: unknown }).value }])
-            : undefined,
-        ]);
-      },
+      before: () =>
+        this.store.putBeside(task.id, cur.revision, {
+          subtasks: keep,
+          ...(finishing ? { result: result as { value: unknown } } : {}),
+        }),
+      confirm,
       refused,
       out: undefined,
     };
@@ -255,12 +270,9 @@ export class OutcomeRecorder {
   /** Aggregates the results in hand of a task this batch completes. */
   async #aggregateInHand(
     task: TaskRecord,
-    items: OutcomeItem[],
+    results: unknown[],
   ): Promise<{ finish: Finish; result?: { value: unknown } }> {
     if (task.aggregate.kind === 'none') return { finish: { ok: true, hasResult: false } };
-    const total = items[0]?.total ?? 0;
-    const results = new Array<unknown>(total);
-    for (const o of items) if (o.ok) results[o.index] = o.result;
     try {
       const value = await aggregateResults(task, results, this.cfg.reducers);
       return { finish: { ok: true, hasResult: true }, result: { value } };
@@ -284,12 +296,19 @@ export class OutcomeRecorder {
       if (error.retryable) throw err;
       finish = { ok: false, error };
     }
-    if (finish.ok && finish.hasResult) await this.store.putResults([{ id: s.record.id, value }]);
     const now = Date.now();
-    const { updated, indexFailed } = await this.records.update([s.record.id], (cur) => ({
-      next: finishTask(cur.record, finish, now),
-      out: undefined,
-    }));
+    const { updated, indexFailed } = await this.records.update([s.record.id], (cur) => {
+      // the results were read for a record whose every subtask succeeded; a later one that still
+      // awaits its end has the same results (nothing changes a done subtask)
+      const next = finishTask(cur.record, finish, now);
+      return {
+        next,
+        ...(next && finish.ok && finish.hasResult
+          ? { before: () => this.store.putBeside(cur.record.id, cur.revision, { result: { value } }) }
+          : {}),
+        out: undefined,
+      };
+    });
     const u = updated.get(s.record.id);
     if (u?.changed) {
       this.#logEnd(u.stored.record);

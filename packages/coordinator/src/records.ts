@@ -1,8 +1,15 @@
 /**
  * The coordinator's one way of changing task records: read them (from the cache of records it wrote
  * lately, else many per request), let a pure function from @jetsched/protocol's transitions decide
- * each next record, store what must precede it (subtask records, results), then write every record
- * under compare-and-set. A lost race re-reads the record and decides again.
+ * each next record, store what must precede it (subtask records, results, each guarded by the
+ * revision the decision was made on), then write every record under compare-and-set. A lost race
+ * re-reads the record and decides again.
+ *
+ * A cached record (or one a lagging replica served) may be behind the stored one: another
+ * coordinator granted a claim, recorded outcomes, cancelled. A decision that writes is checked by
+ * the server (the guard, the compare-and-set); one that writes nothing and would not hold on a
+ * newer record says so (`confirm`), and stands only once a read through the stream leader shows
+ * the record it was made on.
  */
 import type { TaskRecord } from '@jetsched/protocol';
 import type { RecordCache, StoredTask, TaskStore } from '@jetsched/runtime';
@@ -15,8 +22,20 @@ const MAX_ROUNDS = 8;
 export interface Decision<T> {
   /** The next record, or undefined to leave it. */
   next: TaskRecord | undefined;
-  /** Writes that must be stored before the record (subtask records, results); repeated safely. */
-  before?: () => Promise<void>;
+  /**
+   * Writes that must be stored before the record (subtask records, results), each guarded by the
+   * revision the decision was made on; repeated safely. Resolves false when the guard found the
+   * record moved on: the decision is void and is made again on a fresh read, like a lost
+   * compare-and-set.
+   */
+  before?: () => Promise<boolean>;
+  /**
+   * The decision writes nothing, and would not hold if the record it was made on is not the latest
+   * (e.g. it refuses an outcome as stale that a claim the cache missed made current). It stands only
+   * once the record is read through the stream leader at the same revision; otherwise it is made
+   * again on what that read returned.
+   */
+  confirm?: boolean;
   /** Anything the caller wants back. */
   out: T;
 }
@@ -79,18 +98,45 @@ export class Records {
     let unreadable = loaded.unreadable;
     const missing = [...new Set(ids)].filter((id) => !found.has(id) && !unreadable.has(id));
     let todo = [...found.keys()];
+    // tasks whose record in `found` was read through the stream leader (nothing to confirm)
+    const latest = new Set<string>();
     for (let round = 1; todo.length > 0; round++) {
       if (round > MAX_ROUNDS)
         throw new Error(
           `records of ${todo.length} tasks kept changing under ${MAX_ROUNDS} rounds of compare-and-set`,
         );
-      const decisions = await Promise.all(
+      let decisions = await Promise.all(
         todo.map(async (id) => {
           const cur = found.get(id) as StoredTask;
           return { id, cur, d: await decide(cur) };
         }),
       );
-      await Promise.all(decisions.map(({ d }) => (d.before ? d.before() : Promise.resolve())));
+      // decided again on the record the leader returned
+      const refreshed = new Set<string>();
+      // decided again on a record read anew (a guarded write or the compare-and-set was refused)
+      const reread: string[] = [];
+      const unsure = decisions.filter(({ id, d }) => d.next === undefined && d.confirm && !latest.has(id));
+      if (unsure.length > 0) {
+        const reads = await Promise.all(unsure.map(({ id }) => this.store.getLatest(id)));
+        unsure.forEach(({ id, cur }, k) => {
+          const s = reads[k];
+          if (!s || s.revision === cur.revision) return; // confirmed
+          found.set(id, s);
+          this.cache.set(s);
+          latest.add(id);
+          refreshed.add(id);
+        });
+        decisions = decisions.filter(({ id }) => !refreshed.has(id));
+      }
+      const stored = await Promise.all(
+        decisions.map(({ d }) => (d.before ? d.before() : Promise.resolve(true))),
+      );
+      decisions = decisions.filter(({ id }, k) => {
+        if (stored[k]) return true;
+        this.cache.delete(id);
+        reread.push(id);
+        return false;
+      });
       const writes = decisions.filter(({ d }) => d.next !== undefined);
       for (const { id, cur, d } of decisions) {
         if (d.next === undefined)
@@ -105,7 +151,6 @@ export class Records {
         this.index.pages(moved),
       );
       indexFailed ??= alongsideFailed;
-      const conflicts: string[] = [];
       results.forEach((r, k) => {
         const { id, cur, d } = writes[k] as (typeof writes)[number];
         if (r.ok) {
@@ -114,19 +159,23 @@ export class Records {
           updated.set(id, { stored, before: cur.record, changed: true, out: d.out });
         } else if (r.conflict) {
           this.cache.delete(id);
-          conflicts.push(id);
+          reread.push(id);
         } else {
           throw r.error;
         }
       });
-      if (conflicts.length === 0) break;
-      const again = await this.store.getMany(conflicts);
-      for (const [id, s] of again.found) {
-        found.set(id, s);
-        this.cache.set(s);
+      if (refreshed.size === 0 && reread.length === 0) break;
+      todo = [...refreshed];
+      if (reread.length > 0) {
+        const again = await this.store.getMany(reread);
+        for (const [id, s] of again.found) {
+          found.set(id, s);
+          this.cache.set(s);
+          latest.delete(id);
+        }
+        unreadable = new Map([...unreadable, ...again.unreadable]);
+        todo = [...todo, ...reread.filter((id) => again.found.has(id))];
       }
-      unreadable = new Map([...unreadable, ...again.unreadable]);
-      todo = conflicts.filter((id) => again.found.has(id));
     }
     return { updated, missing, unreadable, indexFailed };
   }

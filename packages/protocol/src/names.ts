@@ -12,6 +12,9 @@ export const DEFAULT_GROUP = 'default';
 /** Default tenant. */
 export const DEFAULT_TENANT = 'default';
 
+/** Last token of the key a task's result is stored under, beside its record (`<taskId>.result`). */
+const RESULT_KEY = 'result';
+
 const PREFIX_RE = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
 /** A single subject token: executor groups, task ids and task types end up in subjects. */
 export const TOKEN_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -58,9 +61,11 @@ export interface Names {
     executorPrefix(group: string): string;
   };
   readonly buckets: {
+    /**
+     * Task records (key `<taskId>`), and beside each the records written under its guard: subtask
+     * records (`<taskId>.<index>`) and the task result (`<taskId>.result`).
+     */
     readonly tasks: string;
-    readonly subtasks: string;
-    readonly results: string;
     readonly idempotency: string;
     readonly executors: string;
     readonly config: string;
@@ -82,8 +87,14 @@ export interface Names {
   progressSubject(taskId: string): string;
   startedSubject(group: string): string;
   dlqSubject(source: string): string;
-  /** The KV subject a task record is stored under. */
+  /** The KV subject a task record is stored under (the only single-token key of the tasks bucket). */
   taskRecordSubject(taskId: string): string;
+  /** The KV subject of a subtask record, beside its task record in the tasks bucket. */
+  subtaskRecordSubject(taskId: string, index: number): string;
+  /** KV key of a task's result envelope in the tasks bucket. */
+  resultKey(taskId: string): string;
+  /** The KV subject of a task's result envelope, beside its task record in the tasks bucket. */
+  resultSubject(taskId: string): string;
   /**
    * The subject of a work-queue stream's keeper: one message no consumer reads, kept in the stream
    * so that acking the last real message never empties it (see runtime/src/keepers.ts).
@@ -104,8 +115,13 @@ export interface Names {
     readonly progressAll: string;
     readonly startedAll: string;
     readonly dlqAll: string;
-    /** Every task record's KV subject (the source of the events republish). */
+    /**
+     * Every task record's KV subject, and only those (single-token keys): the source of the events
+     * republish, so that subtask records and results stored beside the records make no event.
+     */
     readonly taskRecordsAll: string;
+    /** Where the tasks bucket republishes a record write: {@link Names.eventSubject} of its key. */
+    readonly eventsRepublish: string;
   };
 }
 
@@ -149,8 +165,6 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
     },
     buckets: {
       tasks: tasksBucket,
-      subtasks: `${P}_subtasks`,
-      results: `${P}_results`,
       idempotency: `${P}_idempotency`,
       executors: `${P}_executors`,
       config: `${P}_config`,
@@ -168,6 +182,9 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
     startedSubject: (group) => `${p}.started.${group}`,
     dlqSubject: (source) => `${p}.dlq.${source}`,
     taskRecordSubject: (taskId) => `$KV.${tasksBucket}.${taskId}`,
+    subtaskRecordSubject: (taskId, index) => `$KV.${tasksBucket}.${taskId}.${index}`,
+    resultKey: (taskId) => `${taskId}.${RESULT_KEY}`,
+    resultSubject: (taskId) => `$KV.${tasksBucket}.${taskId}.${RESULT_KEY}`,
     keeperSubject: (stream) => (stream === 'work' ? `${p}.work._keeper` : `${p}.${stream}._keeper._keeper`),
     subjects: {
       schedAll: `${p}.sched.>`,
@@ -182,7 +199,8 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
       progressAll: `${p}.progress.>`,
       startedAll: `${p}.started.>`,
       dlqAll: `${p}.dlq.>`,
-      taskRecordsAll: `$KV.${tasksBucket}.>`,
+      taskRecordsAll: `$KV.${tasksBucket}.*`,
+      eventsRepublish: `${p}.events.{{wildcard(1)}}`,
     },
   };
 }

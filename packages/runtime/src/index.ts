@@ -46,6 +46,7 @@ export {
   type StoredTask,
   type RecordWrite,
   type WriteResult,
+  type Beside,
 } from './task-store.js';
 export { StopGate } from './stop-gate.js';
 export { ExecutorRegistry, Advertiser, isLive, DEFAULT_HEARTBEAT_MS, type AdvertSource } from './registry.js';

@@ -35,6 +35,12 @@ export interface OutMsg {
    * sequence (0: the subject has none). Compare-and-set for KV records.
    */
   expectLastSubjectSeq?: number;
+  /**
+   * `Nats-Expected-Last-Subject-Sequence-Subject`: check {@link expectLastSubjectSeq} against this
+   * subject of the same stream instead of the message's own (nats-server 2.11): a write guarded by
+   * another key's revision, e.g. a subtask record stored only while its task record is unchanged.
+   */
+  expectLastSubjectSeqSubject?: string;
 }
 
 /** A refused or failed publish, with the server's JetStream error code when it gave one. */
@@ -56,6 +62,15 @@ export class PublishError extends Error {
   }
 }
 
+/** `err_code` of an expected-sequence check that found another sequence ("wrong last sequence"). */
+export const WRONG_LAST_SEQUENCE = 10071;
+/**
+ * `err_code` of an expected-sequence check a clustered stream refused without looking: a write to
+ * (or guarded by) the same subject was still being replicated. Counted as a conflict; a write that
+ * must go through anyway may try again once the other one is stored.
+ */
+export const SUBJECT_BUSY = 10164;
+
 /**
  * Why one publish did not store its message. A plain object (a lost compare-and-set is routine and
  * must not cost a stack capture); {@link toError} makes the Error when a caller throws it.
@@ -75,7 +90,7 @@ export function toError(f: PubFailure): PublishError {
 }
 
 function isConflictCode(code: number | undefined): boolean {
-  return code === 10071 || code === 10164;
+  return code === WRONG_LAST_SEQUENCE || code === SUBJECT_BUSY;
 }
 
 interface Waiter {
@@ -263,6 +278,8 @@ function headerBlock(m: OutMsg): MsgHdrs | undefined {
   if (m.msgId !== undefined) s += `\r\n${Header.MsgId}: ${m.msgId}`;
   if (m.expectLastSubjectSeq !== undefined)
     s += `\r\nNats-Expected-Last-Subject-Sequence: ${m.expectLastSubjectSeq}`;
+  if (m.expectLastSubjectSeqSubject !== undefined)
+    s += `\r\nNats-Expected-Last-Subject-Sequence-Subject: ${m.expectLastSubjectSeqSubject}`;
   const bytes = Buffer.from(`${s}\r\n\r\n`);
   return { encode: () => bytes } as unknown as MsgHdrs;
 }

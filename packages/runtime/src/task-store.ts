@@ -4,6 +4,10 @@
  * What a record becomes is never decided here: callers pass what ./transitions.ts (protocol)
  * computed.
  *
+ * Subtask records and results are stored beside their task record, in the tasks bucket
+ * (`<taskId>.<index>`, `<taskId>.result`), and each is written only while the record is still at the
+ * revision the decision was made on: a decision made on a stale record cannot store anything.
+ *
  * Every record write carries headers naming its state, tenant and type; the list index is built
  * from those alone (a headers-only consumer), and the server republishes every write, headers and
  * all, as the task's event.
@@ -15,14 +19,21 @@ import {
   encode,
   encodeJson,
   Header,
-  subtaskKey,
   validate,
   WIRE_VERSION,
   type ResultEnvelope,
   type SubtaskRecord,
   type TaskRecord,
 } from '@jetsched/protocol';
-import { toError, type PubResult, type OutMsg } from './publisher.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  SUBJECT_BUSY,
+  toError,
+  WRONG_LAST_SEQUENCE,
+  type OutMsg,
+  type PubFailure,
+  type PubResult,
+} from './publisher.js';
 import { retryTransient } from './transient.js';
 import type { Topology } from './topology.js';
 
@@ -30,6 +41,10 @@ import type { Topology } from './topology.js';
 export const RESULT_INLINE_LIMIT = 512 * 1024;
 /** Most subjects one batched direct get may ask for (the server's limit). */
 const MULTI_GET_LIMIT = 1024;
+/** Tries of a guarded write a clustered stream keeps refusing as busy before the caller decides again. */
+const BUSY_TRIES = 20;
+/** Pause between those tries. */
+const BUSY_PAUSE_MS = 5;
 
 /** A task record as read, with the revision to compare-and-set against. */
 export interface StoredTask {
@@ -45,6 +60,14 @@ export interface RecordWrite {
 
 export type WriteResult = { ok: true; revision: number } | { ok: false; conflict: boolean; error: Error };
 
+/** What a decision stores beside a task's record, before the record write that counts it. */
+export interface Beside {
+  /** Subtask records of the task: puts, so that the owner's later write replaces a stale one. */
+  subtasks?: readonly SubtaskRecord[];
+  /** The task result, for the record write that ends the task `succeeded` with `hasResult`. */
+  result?: { value: unknown };
+}
+
 export function decodeTask(data: Uint8Array): TaskRecord {
   return validate('task-record', decodeJson(data));
 }
@@ -56,6 +79,19 @@ export class TaskStore {
     const entry = await retryTransient(() => this.topo.kv.tasks.get(id));
     if (!entry || entry.operation !== 'PUT' || entry.value.length === 0) return null;
     return { record: decodeTask(entry.value), revision: entry.revision };
+  }
+
+  /**
+   * Reads a record through the stream leader. A direct get (`get`, `getMany`) may be answered by a
+   * replica that lags; this one is for a decision that holds only if made on the latest record.
+   */
+  async getLatest(id: string): Promise<StoredTask | null> {
+    const stream = `KV_${this.topo.names.buckets.tasks}`;
+    const m = await retryTransient(() =>
+      this.topo.jsm.streams.getMessage(stream, { last_by_subj: this.topo.names.taskRecordSubject(id) }),
+    );
+    if (!m || m.data.length === 0 || m.header?.get('KV-Operation')) return null;
+    return { record: decodeTask(m.data), revision: m.seq };
   }
 
   /**
@@ -130,45 +166,87 @@ export class TaskStore {
     };
   }
 
-  /** Stores subtask records (create if absent: a repeat finds the first and changes nothing). */
-  async putSubtasks(records: readonly SubtaskRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    const results = await this.topo.publisher.publishAll(
-      records.map((r) => ({
-        subject: `$KV.${this.topo.names.buckets.subtasks}.${subtaskKey(r.taskId, r.index)}`,
-        data: encode(r),
-        expectLastSubjectSeq: 0,
-      })),
-    );
-    for (const r of results) if (!r.ok && !r.error.isConflict) throw toError(r.error);
+  /**
+   * Stores subtask records and the result of one task beside its record, each only while the record
+   * is still at `revision`, the one the decision to store them was made on
+   * (`Nats-Expected-Last-Subject-Sequence` checked against the record's subject). Returns false when
+   * the record has moved on: the decision is void, to be made again on a fresh read (a lost
+   * compare-and-set). A write of a decision made on a stale record is refused by the server, so a
+   * stale delivery's outcome can never replace the owner's.
+   */
+  async putBeside(taskId: string, revision: number, beside: Beside): Promise<boolean> {
+    const n = this.topo.names;
+    const guard = {
+      expectLastSubjectSeq: revision,
+      expectLastSubjectSeqSubject: n.taskRecordSubject(taskId),
+    };
+    const msgs: OutMsg[] = (beside.subtasks ?? []).map((r) => ({
+      subject: n.subtaskRecordSubject(r.taskId, r.index),
+      data: encode(r),
+      ...guard,
+    }));
+    if (beside.result) {
+      const { value } = beside.result;
+      const bytes = encode(value);
+      let envelope: ResultEnvelope;
+      if (bytes.length <= RESULT_INLINE_LIMIT) {
+        envelope = { v: WIRE_VERSION, value };
+      } else {
+        // a name per revision decided on: a void decision's blob never replaces the one a stored
+        // envelope names (decisions on the same revision store the same value); it expires unused
+        const name = `result-${taskId}-${revision}`;
+        await (await this.topo.payloads()).putBlob({ name }, bytes);
+        envelope = { v: WIRE_VERSION, ref: { bucket: n.buckets.payloads, name } };
+      }
+      msgs.push({ subject: n.resultSubject(taskId), data: encode(envelope), ...guard });
+    }
+    return msgs.length === 0 ? true : this.#putGuarded(msgs);
   }
 
-  /** Stores task results: inline in the results bucket, or in the object store when large. */
-  async putResults(results: readonly { id: string; value: unknown }[]): Promise<void> {
-    if (results.length === 0) return;
-    const msgs = await Promise.all(
-      results.map(async ({ id, value }): Promise<OutMsg> => {
-        const bytes = encode(value);
-        let envelope: ResultEnvelope;
-        if (bytes.length <= RESULT_INLINE_LIMIT) {
-          envelope = { v: WIRE_VERSION, value };
-        } else {
-          const name = `result-${id}`;
-          await (await this.topo.payloads()).putBlob({ name }, bytes);
-          envelope = { v: WIRE_VERSION, ref: { bucket: this.topo.names.buckets.payloads, name } };
-        }
-        return { subject: `$KV.${this.topo.names.buckets.results}.${id}`, data: encode(envelope) };
-      }),
-    );
-    await this.topo.publisher.publishAllOrThrow(msgs);
+  /**
+   * Publishes writes guarded by one record's revision. A clustered stream checks such a guard only
+   * while no other write to or guarded by the same record is being replicated, and refuses the
+   * others at once as busy: on a replicated layout they go one at a time (each after the previous
+   * one is stored), on a single replica all at once; one refused as busy anyway is sent again.
+   */
+  async #putGuarded(msgs: readonly OutMsg[]): Promise<boolean> {
+    let busy: readonly OutMsg[] = msgs;
+    if (this.topo.manifest.replicas === 1) {
+      const all = await this.topo.publisher.publishAll(msgs);
+      const again: OutMsg[] = [];
+      for (const [k, r] of all.entries()) {
+        if (r.ok) continue;
+        if (moved(r.error)) return false;
+        if (r.error.errCode !== SUBJECT_BUSY) throw toError(r.error);
+        again.push(msgs[k] as OutMsg);
+      }
+      busy = again;
+    }
+    for (const m of busy) {
+      for (let attempt = 1; ; attempt++) {
+        const r = await this.topo.publisher.publish(m);
+        if (r.ok) break;
+        if (moved(r.error)) return false;
+        if (r.error.errCode !== SUBJECT_BUSY) throw toError(r.error);
+        // still busy after a while: another coordinator writes the record; decide again
+        if (attempt >= BUSY_TRIES) return false;
+        await sleep(BUSY_PAUSE_MS);
+      }
+    }
+    return true;
   }
 
   /** The stored result envelope: the value inline, or where to fetch it. */
   async getResult(id: string): Promise<ResultEnvelope | undefined> {
-    const entry = await retryTransient(() => this.topo.kv.results.get(id));
+    const entry = await retryTransient(() => this.topo.kv.tasks.get(this.topo.names.resultKey(id)));
     if (!entry || entry.operation !== 'PUT') return undefined;
     return validate('result-envelope', decode(entry.value));
   }
+}
+
+/** The guard found another revision: the record moved on since the decision was made. */
+function moved(f: PubFailure): boolean {
+  return f.errCode === WRONG_LAST_SEQUENCE;
 }
 
 function toWriteResult(r: PubResult): WriteResult {

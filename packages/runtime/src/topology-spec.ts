@@ -22,8 +22,12 @@ import {
   type TopologyManifest,
 } from '@jetsched/protocol';
 
-/** Version of the layout below; a role refuses a manifest of another layout. */
-export const TOPOLOGY_LAYOUT = 2;
+/**
+ * Version of the layout below; a role refuses a manifest of another layout. 3: subtask records and
+ * results moved into the tasks bucket, beside the records that guard them (no subtasks and results
+ * buckets); the tasks bucket republishes record keys only.
+ */
+export const TOPOLOGY_LAYOUT = 3;
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -53,7 +57,7 @@ export interface TopologyOptions {
   prefix?: string;
   /** Stream and bucket replicas: 1 for a single server, 3 on a cluster. Never lowered. @defaultValue 1 */
   replicas?: number;
-  /** Task records, subtask records, results, idempotency keys and the list index expire after this. */
+  /** Task records (with their subtask records and results), idempotency keys and the list index expire after this. */
   taskRetentionMs?: number;
   stopRetentionMs?: number;
   dlqRetentionMs?: number;
@@ -140,12 +144,13 @@ export function streamSpecs(n: Names, m: TopologyManifest): StreamSpec[] {
     },
     { ...base, ...limits(m.dlqRetentionMs), name: n.streams.dlq, subjects: [n.subjects.dlqAll] },
     // every change of a task record is republished by the server as the task's event: events come
-    // from the durable state change itself and cannot be lost between a write and its event
+    // from the durable state change itself and cannot be lost between a write and its event. Subtask
+    // records and results live in the same stream, since their writes are guarded by the record's
+    // revision and an expected-sequence check can only name a subject of the same stream; their
+    // two-token keys are left out of the single-token source: one event per record write, no more
     kv(n.buckets.tasks, m.taskRetentionMs, {
-      republish: { src: n.subjects.taskRecordsAll, dest: n.subjects.eventsAll, headers_only: false },
+      republish: { src: n.subjects.taskRecordsAll, dest: n.subjects.eventsRepublish, headers_only: false },
     }),
-    kv(n.buckets.subtasks, m.taskRetentionMs),
-    kv(n.buckets.results, m.taskRetentionMs),
     kv(n.buckets.idempotency, m.taskRetentionMs),
     kv(n.buckets.executors, EXECUTOR_ADVERT_TTL_MS),
     kv(n.buckets.config, undefined),

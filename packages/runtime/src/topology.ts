@@ -38,9 +38,8 @@ export interface Topology {
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly kv: {
+    /** Task records, and beside them subtask records and results (see Names.buckets.tasks). */
     readonly tasks: KV;
-    readonly subtasks: KV;
-    readonly results: KV;
     readonly idempotency: KV;
     readonly executors: KV;
     readonly config: KV;
@@ -110,8 +109,13 @@ export async function bindTopology(nc: NatsConnection, prefix: string = DEFAULT_
         }
         const missing = spec.subjects.filter((s) => !config.subjects.includes(s));
         if (missing.length > 0) problems.push(`stream ${spec.name} lacks subjects ${missing.join(', ')}`);
-        if (spec.republish && config.republish?.dest !== spec.republish.dest) {
-          problems.push(`stream ${spec.name} does not republish its changes to ${spec.republish.dest}`);
+        if (
+          spec.republish &&
+          (config.republish?.dest !== spec.republish.dest || config.republish.src !== spec.republish.src)
+        ) {
+          problems.push(
+            `stream ${spec.name} does not republish ${spec.republish.src} to ${spec.republish.dest}`,
+          );
         }
       } catch (err) {
         if (err instanceof JetStreamApiError && err.code === STREAM_NOT_FOUND)
@@ -143,10 +147,8 @@ export async function bindTopology(nc: NatsConnection, prefix: string = DEFAULT_
   }
   const kvm = new Kvm(js);
   const open = (b: string): Promise<KV> => kvm.open(b);
-  const [tasks, subtasks, results, idempotency, executors, config] = await Promise.all([
+  const [tasks, idempotency, executors, config] = await Promise.all([
     open(n.buckets.tasks),
-    open(n.buckets.subtasks),
-    open(n.buckets.results),
     open(n.buckets.idempotency),
     open(n.buckets.executors),
     open(n.buckets.config),
@@ -166,7 +168,7 @@ export async function bindTopology(nc: NatsConnection, prefix: string = DEFAULT_
     manifest,
     js,
     jsm,
-    kv: { tasks, subtasks, results, idempotency, executors, config },
+    kv: { tasks, idempotency, executors, config },
     publisher: new Publisher(nc),
     signer,
     payloads: () => (payloads ??= new Objm(js).open(n.buckets.payloads)),

@@ -105,9 +105,9 @@ export async function demoCommand(argv: string[]): Promise<number> {
     out('');
     const subtasks = task.subtasks?.total ?? 0;
     const runMs = (task.finishedAt ?? 0) - task.createdAt;
-    // which executor ran which subtask: the subtask records the coordinator kept
+    // which executor ran which subtask: the subtask records the coordinator kept beside the record
     const perExecutor = new Map<string, number>();
-    const kept = coordinator.topology?.kv.subtasks;
+    const kept = coordinator.topology?.kv.tasks;
     for (let i = 0; kept && i < subtasks; i++) {
       const e = await kept.get(subtaskKey(id, i));
       if (e?.operation !== 'PUT') continue;
