@@ -123,6 +123,12 @@ export class Api {
     const reply: TaskReply = { task };
     if (includeResult && task.state === 'succeeded') {
       const stored = task.hasResult ? await this.store.getResult(id) : undefined;
+      if (task.hasResult && !stored) {
+        // the record says it has one: a result that cannot be found is an error, never a null
+        throw new JetschedError(ErrorCode.Internal, `the result of task ${id} cannot be read`, {
+          retryable: true,
+        });
+      }
       if (stored && 'ref' in stored) reply.resultRef = stored.ref;
       else reply.result = stored ? stored.value : null;
     }

@@ -239,8 +239,16 @@ export class TaskStore {
   /** The stored result envelope: the value inline, or where to fetch it. */
   async getResult(id: string): Promise<ResultEnvelope | undefined> {
     const entry = await retryTransient(() => this.topo.kv.tasks.get(this.topo.names.resultKey(id)));
-    if (!entry || entry.operation !== 'PUT') return undefined;
-    return validate('result-envelope', decode(entry.value));
+    if (entry?.operation === 'PUT') return validate('result-envelope', decode(entry.value));
+    // only asked for when the record says there is a result: a replica that answered the direct
+    // get may lag behind, so ask the stream leader before saying there is none
+    const m = await retryTransient(() =>
+      this.topo.jsm.streams.getMessage(`KV_${this.topo.names.buckets.tasks}`, {
+        last_by_subj: this.topo.names.resultSubject(id),
+      }),
+    );
+    if (!m || m.data.length === 0 || m.header?.get('KV-Operation')) return undefined;
+    return validate('result-envelope', decode(m.data));
   }
 }
 
