@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createExecutor } from '@jetsched/executor';
 import type { ItemsChunk } from '@jetsched/protocol';
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -38,6 +40,34 @@ describe('results larger than a NATS message', () => {
     expect(result.flat()).toEqual(items);
     const { task } = await stack.client.get(id);
     expect(task).toMatchObject({ state: 'succeeded', hasResult: true });
+  });
+
+  it('keeps a claim-checked payload and a large result for the task retention, not seconds', async () => {
+    // a 2 MB payload waits in the object store for an executor that comes 2 s later
+    const items = Array.from({ length: 400_000 }, (_, i) => i);
+    const { id } = await stack.client.submit({
+      type: 'ident',
+      group: 'later',
+      payload: items,
+      split: { kind: 'items', chunkSize: 200_000 },
+    });
+    await sleep(2_000);
+    const late = createExecutor({
+      nc: await stack.connect(),
+      prefix: stack.prefix,
+      group: 'later',
+      handlers: { ident: (input) => (input as ItemsChunk<number>).items },
+    });
+    await late.start();
+    try {
+      const first = await stack.client.result<number[][]>(id, { timeoutMs: 30_000 });
+      // and its result, stored as an object too, is still there later
+      await sleep(2_000);
+      expect(await stack.client.result<number[][]>(id, { timeoutMs: 5_000 })).toEqual(first);
+      expect(first.flat()).toEqual(items);
+    } finally {
+      await late.close();
+    }
   });
 
   it('fails a subtask whose own result cannot fit a message, instead of retrying it forever', async () => {

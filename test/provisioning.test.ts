@@ -89,6 +89,38 @@ describe('provisioning', () => {
     });
   });
 
+  it("a role refuses to start when a shared consumer was changed behind provision's back", async () => {
+    const prefix = uniquePrefix();
+    await provision(nc, { prefix });
+    const n = names(prefix);
+    const jsm = await jetstreamManager(nc);
+    await jsm.consumers.update(n.streams.outcomes, n.consumers.coordinatorOutcomes, { max_deliver: 99 });
+    const c = createCoordinator({ nc, prefix });
+    await expect(c.start()).rejects.toMatchObject({
+      code: 'NOT_PROVISIONED',
+      message: expect.stringContaining(
+        `consumer ${n.consumers.coordinatorOutcomes} on ${n.streams.outcomes} differs in max_deliver`,
+      ) as unknown,
+    });
+    // provisioning again puts it back
+    expect((await provision(nc, { prefix })).changes).toEqual([
+      `updated consumer ${n.streams.outcomes} ${n.consumers.coordinatorOutcomes}: max_deliver`,
+    ]);
+    const ok = createCoordinator({ nc, prefix });
+    await ok.start();
+    await ok.close();
+  });
+
+  it('keeps settings given before when run again without them', async () => {
+    const prefix = uniquePrefix();
+    await provision(nc, { prefix, taskRetentionMs: 3_600_000, consumers: { work: { ackWaitMs: 4_000 } } });
+    const again = await provision(nc, { prefix, consumers: { outcomes: { maxDeliver: 7 } } });
+    expect(again.manifest).toMatchObject({
+      taskRetentionMs: 3_600_000,
+      consumers: { work: { ackWaitMs: 4_000 }, outcomes: { maxDeliver: 7 } },
+    });
+  });
+
   it('`jetsched provision` prints what it did as JSON', async () => {
     const prefix = uniquePrefix();
     const out: string[] = [];

@@ -95,19 +95,14 @@ export interface Names {
   resultKey(taskId: string): string;
   /** The KV subject of a task's result envelope, beside its task record in the tasks bucket. */
   resultSubject(taskId: string): string;
-  /**
-   * The subject of a work-queue stream's keeper: one message no consumer reads, kept in the stream
-   * so that acking the last real message never empties it (see runtime/src/keepers.ts).
-   */
-  keeperSubject(stream: 'sched' | 'work' | 'outcomes'): string;
   readonly subjects: {
     readonly schedAll: string;
-    /** Hand-offs of every group (not the keeper). */
+    /** Hand-offs of every group. */
     readonly schedGroups: string;
     readonly parkedAll: string;
     readonly workAll: string;
     readonly outcomesAll: string;
-    /** Outcomes of every group (not the keeper). */
+    /** Outcomes of every group. */
     readonly outcomesGroups: string;
     readonly stopsAll: string;
     readonly indexAll: string;
@@ -185,7 +180,6 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
     subtaskRecordSubject: (taskId, index) => `$KV.${tasksBucket}.${taskId}.${index}`,
     resultKey: (taskId) => `${taskId}.${RESULT_KEY}`,
     resultSubject: (taskId) => `$KV.${tasksBucket}.${taskId}.${RESULT_KEY}`,
-    keeperSubject: (stream) => (stream === 'work' ? `${p}.work._keeper` : `${p}.${stream}._keeper._keeper`),
     subjects: {
       schedAll: `${p}.sched.>`,
       schedGroups: `${p}.sched.*`,

@@ -209,7 +209,13 @@ const claimRequest = {
       items: {
         type: 'object',
         required: ['taskId', 'index', 'total', 'attempt', 'delivery'],
-        properties: { taskId: id, index: subtaskIndex, total: subtaskTotal, attempt: posInt, delivery: posInt },
+        properties: {
+          taskId: id,
+          index: subtaskIndex,
+          total: subtaskTotal,
+          attempt: posInt,
+          delivery: posInt,
+        },
         additionalProperties: false,
       },
     },

@@ -12,6 +12,7 @@ export {
   streamSpecs,
   consumerSpecs,
   consumerSettings,
+  consumerDifferences,
   executorConsumerSpec,
   TOPOLOGY_LAYOUT,
   DEFAULT_CONSUMERS,

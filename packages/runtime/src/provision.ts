@@ -14,12 +14,19 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { encodeJson, names, type Names, type TopologyManifest } from '@jetsched/protocol';
+import {
+  decodeJson,
+  DEFAULT_PREFIX,
+  encodeJson,
+  names,
+  validate,
+  type ConsumerRole,
+  type Names,
+  type TopologyManifest,
+} from '@jetsched/protocol';
 import { decodeKeys, encodeKeys, newSigningKey, SIGNING_KEYS_KEY } from './signing.js';
 import { retryTransient } from './transient.js';
-import { jetstream } from '@nats-io/jetstream';
 import {
   consumerSettings,
   consumerSpecs,
@@ -42,13 +49,20 @@ export interface ProvisionResult {
   changes: string[];
 }
 
-/** Creates or updates the whole layout of `opts.prefix` and writes its manifest. */
+/**
+ * Creates or updates the whole layout of `opts.prefix` and writes its manifest. A setting not given
+ * keeps what the layout was provisioned with before (defaults only for a new layout), so running it
+ * again with one flag changes that one setting.
+ */
 export async function provision(
   nc: NatsConnection,
   opts: TopologyOptions & { rotateKey?: boolean } = {},
 ): Promise<ProvisionResult> {
   const jsm = await retryTransient(() => jetstreamManager(nc), 20);
-  let manifest = manifestFor(opts);
+  const prior = await priorManifest(jsm, names(opts.prefix ?? DEFAULT_PREFIX));
+  let manifest = manifestFor(
+    prior ? { ...optionsOf(prior), ...opts, consumers: mergeConsumers(prior, opts) } : opts,
+  );
   const n = names(manifest.prefix);
   const changes: string[] = [];
   const specs = streamSpecs(n, manifest);
@@ -60,10 +74,6 @@ export async function provision(
   for (const spec of streamSpecs(n, manifest)) await ensureStream(jsm, spec, changes);
   for (const c of consumerSpecs(n, manifest)) await ensureConsumer(jsm, c.stream, c.config, changes);
   await updateExecutorConsumers(jsm, n, manifest, changes);
-  await new Objm(jetstream(nc)).create(n.buckets.payloads, {
-    replicas: manifest.replicas,
-    ttl: manifest.taskRetentionMs,
-  });
   const kv = await new Kvm(nc).open(n.buckets.config);
   // the signing key is made once; provisioning again keeps it (unless asked to rotate)
   const keys = await kv.get(SIGNING_KEYS_KEY);
@@ -80,6 +90,45 @@ export async function provision(
   }
   await kv.put(MANIFEST_KEY, encodeJson(manifest));
   return { manifest, changes };
+}
+
+/** The manifest this prefix was provisioned with, if any (an unreadable one counts as none). */
+async function priorManifest(jsm: JetStreamManager, n: Names): Promise<TopologyManifest | undefined> {
+  try {
+    const m = await retryTransient(
+      () =>
+        jsm.streams.getMessage(`KV_${n.buckets.config}`, {
+          last_by_subj: `$KV.${n.buckets.config}.${MANIFEST_KEY}`,
+        }),
+      20,
+    );
+    return m && m.data.length > 0 ? validate('topology-manifest', decodeJson(m.data)) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The options a manifest was made from. */
+function optionsOf(m: TopologyManifest): TopologyOptions {
+  return {
+    prefix: m.prefix,
+    replicas: m.replicas,
+    taskRetentionMs: m.taskRetentionMs,
+    stopRetentionMs: m.stopRetentionMs,
+    dlqRetentionMs: m.dlqRetentionMs,
+  };
+}
+
+/** Each consumer's settings: what is given now over what was provisioned before. */
+function mergeConsumers(
+  prior: TopologyManifest,
+  opts: TopologyOptions,
+): NonNullable<TopologyOptions['consumers']> {
+  const out: NonNullable<TopologyOptions['consumers']> = {};
+  for (const role of Object.keys(prior.consumers) as ConsumerRole[]) {
+    out[role] = { ...prior.consumers[role], ...(opts.consumers?.[role] ?? {}) };
+  }
+  return { ...(opts.consumers ?? {}), ...out };
 }
 
 async function streamInfo(jsm: JetStreamManager, name: string): Promise<StreamConfig | undefined> {

@@ -8,9 +8,9 @@
  * (`<taskId>.<index>`, `<taskId>.result`), and each is written only while the record is still at the
  * revision the decision was made on: a decision made on a stale record cannot store anything.
  *
- * Every record write carries headers naming its state, tenant and type; the list index is built
- * from those alone (a headers-only consumer), and the server republishes every write, headers and
- * all, as the task's event.
+ * Every record write carries headers naming its state, tenant and type; the server republishes
+ * every record write, headers and all, as the task's event. The list index is written beside the
+ * records by their writers (coordinator/src/list-index.ts).
  */
 import type { MsgHdrs } from '@nats-io/transport-node';
 import {

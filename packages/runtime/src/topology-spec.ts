@@ -34,7 +34,10 @@ const DAY_MS = 24 * HOUR_MS;
 
 /** @defaultValue 7 days */
 export const DEFAULT_TASK_RETENTION_MS = 7 * DAY_MS;
-/** How long a stop notice is kept (queued work of a stopped task older than this is checked against its record). @defaultValue 1 day */
+/**
+ * How long a stop notice is kept. Work of a stopped task first delivered after its notice expired
+ * runs, and its outcome is refused (the record is terminal). @defaultValue 1 day
+ */
 export const DEFAULT_STOP_RETENTION_MS = DAY_MS;
 /** @defaultValue 7 days */
 export const DEFAULT_DLQ_RETENTION_MS = 7 * DAY_MS;
@@ -154,6 +157,17 @@ export function streamSpecs(n: Names, m: TopologyManifest): StreamSpec[] {
     kv(n.buckets.idempotency, m.taskRetentionMs),
     kv(n.buckets.executors, EXECUTOR_ADVERT_TTL_MS),
     kv(n.buckets.config, undefined),
+    // the object store of claim-checked payloads and large results, in the layout nats.js opens
+    {
+      ...base,
+      name: `OBJ_${n.buckets.payloads}`,
+      subjects: [`$O.${n.buckets.payloads}.C.>`, `$O.${n.buckets.payloads}.M.>`],
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.New,
+      max_age: nanos(m.taskRetentionMs),
+      allow_rollup_hdrs: true,
+      allow_direct: true,
+    },
   ];
 }
 
@@ -208,4 +222,11 @@ export function executorConsumerSpec(
     filter_subject: n.workSubject(group, profile),
     deliver_policy: DeliverPolicy.All,
   };
+}
+
+/** The settings a role relies on, by which an existing consumer differs from `spec` (names only). */
+export function consumerDifferences(actual: Partial<ConsumerConfig>, spec: ConsumerSpec): string[] {
+  return (['ack_wait', 'max_deliver', 'max_ack_pending', 'filter_subject'] as const).filter(
+    (k) => spec[k] !== undefined && actual[k] !== spec[k],
+  );
 }

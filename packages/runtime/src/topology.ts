@@ -28,7 +28,7 @@ import { MANIFEST_KEY } from './provision.js';
 import { Publisher } from './publisher.js';
 import { decodeKeys, Signer, SIGNING_KEYS_KEY } from './signing.js';
 import { retryTransient } from './transient.js';
-import { consumerSpecs, streamSpecs, TOPOLOGY_LAYOUT } from './topology-spec.js';
+import { consumerDifferences, consumerSpecs, streamSpecs, TOPOLOGY_LAYOUT } from './topology-spec.js';
 
 /** Handles on every resource of a provisioned layout, for one connection. */
 export interface Topology {
@@ -127,7 +127,11 @@ export async function bindTopology(nc: NatsConnection, prefix: string = DEFAULT_
   await Promise.all(
     consumerSpecs(n, manifest).map(async ({ stream, config }) => {
       try {
-        await retryTransient(() => jsm.consumers.info(stream, config.durable_name), 20);
+        const info = await retryTransient(() => jsm.consumers.info(stream, config.durable_name), 20);
+        // the last-delivery paths count on max_deliver being what the manifest says
+        const differs = consumerDifferences(info.config, config);
+        if (differs.length > 0)
+          problems.push(`consumer ${config.durable_name} on ${stream} differs in ${differs.join(', ')}`);
       } catch (err) {
         if (
           err instanceof JetStreamApiError &&

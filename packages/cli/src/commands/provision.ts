@@ -19,6 +19,7 @@ export const provisionOptions = {
   'work-max-deliver': { type: 'string' },
   'outcomes-max-deliver': { type: 'string' },
   'work-max-ack-pending': { type: 'string' },
+  'rotate-key': { type: 'boolean' },
 } as const;
 
 /** The topology options from provision's flags. */
@@ -60,7 +61,10 @@ export async function provisionCommand(argv: string[]): Promise<number> {
   const c = common(values);
   const nc = await connectNats({ ...c.connection, name: 'jetsched-provision' });
   try {
-    const { manifest, changes } = await provision(nc, topologyFromFlags(values, c.prefix));
+    const { manifest, changes } = await provision(nc, {
+      ...topologyFromFlags(values, c.prefix),
+      ...(values['rotate-key'] ? { rotateKey: true } : {}),
+    });
     for (const line of changes) process.stderr.write(`${line}\n`);
     process.stdout.write(
       JSON.stringify({ provisioned: manifest.prefix, changes: changes.length, manifest }) + '\n',
