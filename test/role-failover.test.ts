@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProcessCluster, type ProcessCluster } from './helpers/processes.js';
 
@@ -67,4 +68,50 @@ describe('failover of role processes killed with SIGKILL', () => {
       expect(new Set(runs.map((l) => l.split(' ')[1])).size).toBe(count);
     });
   }
+});
+
+describe('an executor paused past its ack wait, woken while a redelivery runs', () => {
+  let c: ProcessCluster;
+  beforeAll(async () => {
+    c = await startProcessCluster({}, { ackWaitMs: 1_500 });
+    c.procs.start('coordinator');
+    c.procs.start('scheduler');
+    await Promise.all(c.procs.all.map((p) => p.ready));
+  });
+  afterAll(() => c?.close());
+
+  it('does not ack the message: when the redelivery dies too, the subtask still runs', async () => {
+    const a = c.procs.start('executor', ['--concurrency', '1']);
+    await a.ready;
+    const { id } = await c.client.submit({ type: 'whoami', payload: { ms: 3_000 } });
+    await c.waitForLedger((lines) => lines.some((l) => l.startsWith(`start ${id} 0 1 `)));
+    a.proc.kill('SIGSTOP');
+    const b = c.procs.start('executor', ['--concurrency', '1']);
+    try {
+      await b.ready;
+      await c.waitForLedger((lines) => lines.some((l) => l.startsWith(`start ${id} 0 2 `)), 15_000);
+    } finally {
+      a.proc.kill('SIGCONT');
+    }
+    // A wakes with its handler long due and reports (refused: stale). An ack now would delete the
+    // message B is running; B then dies before it reports
+    const coordinator = c.procs.all.find((p) => p.role === 'coordinator');
+    const refused = (): boolean =>
+      c.procs
+        .logOf(coordinator!)
+        .split('\n')
+        .some((l) => l.includes('stale delivery') && l.includes(id));
+    const deadline = Date.now() + 5_000;
+    while (!refused() && Date.now() < deadline) await sleep(20);
+    expect(refused()).toBe(true);
+    await sleep(200);
+    await b.stop('SIGKILL');
+
+    // the message comes back after B's ack wait, to A, which claims it (delivery 3) and runs it
+    const [, , , , first] = (c.ledger().find((l) => l.startsWith(`start ${id} 0 1 `)) ?? '').split(' ');
+    expect(await c.client.result(id, { timeoutMs: 20_000 })).toEqual([first]);
+    const { task } = await c.client.get(id);
+    expect(task.subtasks).toMatchObject({ total: 1, succeeded: 1, failed: 0, claims: { '0': 3 } });
+    expect(c.procs.logOf(a)).toContain('no longer ours to ack');
+  });
 });

@@ -23,6 +23,9 @@ export interface StackOptions {
   executors?: { group?: string; handlers: Record<string, Handler>; concurrency?: number; profile?: string }[];
   reducers?: Record<string, Reducer>;
   splitters?: Record<string, Splitter>;
+  /** The schedulers' rescue round, and their periodic re-check of parked work (shortened by tests). */
+  rescueIntervalMs?: number;
+  parkedRecheckMs?: number;
   coordinators?: number;
   schedulers?: number;
 }
@@ -72,6 +75,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         nc: await newConn(),
         prefix,
         ...(opts.splitters ? { splitters: opts.splitters } : {}),
+        ...(opts.rescueIntervalMs ? { rescueIntervalMs: opts.rescueIntervalMs } : {}),
+        ...(opts.parkedRecheckMs ? { parkedRecheckMs: opts.parkedRecheckMs } : {}),
       }),
     ),
   );

@@ -16,6 +16,7 @@ import {
   type Actor,
   type Topology,
 } from '@jetsched/runtime';
+import { Leases } from './leases.js';
 import { compileExecutorOptions, type ExecutorConfig, type ExecutorOptions } from './options.js';
 import { OutcomeSender } from './outcome-sender.js';
 import { RunningNotices } from './running-notices.js';
@@ -74,12 +75,22 @@ class ExecutorImpl extends ActorBase<ExecutorConfig> implements Executor {
     });
     const running = new RunningNotices(topo, cfg.group, cfg.id, cfg.log, cfg.runningNoticeMs);
     this.life.onClose('running-notices', () => running.close());
+    // one timer renews every held message (not a timer per message), and notices lost leases
+    const ackWait = topo.manifest.consumers.work.ackWaitMs;
+    const leases = new Leases(ackWait, (m, sinceMs) =>
+      cfg.log.warn(
+        { subject: m.subject, deliveries: m.info.deliveryCount, sinceMs, ackWaitMs: ackWait },
+        'could not renew a work message within its ack wait (paused or starved): it is no longer ours to ack',
+      ),
+    );
+    this.life.onClose('renew', () => leases.close());
     const work: WorkContext = {
       topo,
       cfg,
       slots: this.#slots,
       gate,
       running,
+      leases,
       sender: new OutcomeSender(topo, cfg.group, cfg.id),
       track: (taskId, c) => this.#track(taskId, c),
     };
@@ -98,16 +109,6 @@ class ExecutorImpl extends ActorBase<ExecutorConfig> implements Executor {
     );
     await advertiser.start();
     this.life.onClose('advert', () => advertiser.close());
-
-    // one timer renews every held message (not a timer per message)
-    const ackWait = topo.manifest.consumers.work.ackWaitMs;
-    const renew = setInterval(
-      () => {
-        for (const m of this.#inflight.keys()) m.working();
-      },
-      Math.max(500, ackWait / 3),
-    );
-    this.life.onClose('renew', () => clearInterval(renew));
 
     const consumer = await topo.js.consumers.get(topo.names.streams.work, durable);
     const loop = (async () => {
@@ -178,6 +179,7 @@ class ExecutorImpl extends ActorBase<ExecutorConfig> implements Executor {
     const size = Math.max(1, Number(msg.headers?.get(Header.Items)) || 1);
     this.#perMessage = this.#perMessage * 0.8 + size * 0.2;
     this.#held += size;
+    work.leases.hold(msg);
     const p = processWork(work, msg)
       .catch((err: unknown) => {
         // an outcome could not be stored, or a claim went unanswered: the message comes back later
@@ -185,9 +187,10 @@ class ExecutorImpl extends ActorBase<ExecutorConfig> implements Executor {
           { err, subject: msg.subject },
           'could not finish a work message; it will be redelivered',
         );
-        msg.nak(1_000);
+        work.leases.nak(msg, 1_000);
       })
       .finally(() => {
+        work.leases.release(msg);
         this.#held -= size;
         this.#inflight.delete(msg);
         this.#slotFreed?.();

@@ -1,14 +1,19 @@
 /**
  * One work message, from delivery to ack. It carries subtasks of any tasks; each runs in a slot of
  * its own and its outcome goes out with the group-committed outcomes. Before anything runs:
- * - the last delivery the consumer allows is not run but given up (its tasks fail with
- *   MAX_DELIVERIES, the message is dead-lettered), so a message that kills its executor every time
- *   cannot loop for ever;
+ * - a message of several subtasks delivered again (its executor died or stalled with it) is split:
+ *   each subtask goes out again in a message of its own, and this one is acked unrun, so that a
+ *   subtask that kills its executor every time uses up its own message's deliveries, not those of
+ *   the subtasks it was packed with;
+ * - the last delivery the consumer allows is not run but given up (the message is dead-lettered,
+ *   its tasks fail with MAX_DELIVERIES), so a message that kills its executor every time cannot loop
+ *   for ever;
  * - a redelivery claims its subtasks first, so the delivery it replaces (an executor that stalled
  *   past its ack wait) can no longer report; subtasks refused the claim do not run;
  * - subtasks of stopped tasks (cancelled, failed) are skipped, and subtasks of a type this executor
  *   has no handler for are given back to the schedulers.
- * The message is acked once every outcome is stored, or nak'd whole when a shutdown aborted part of it.
+ * The message is acked once every outcome is stored, or nak'd whole when a shutdown aborted part of
+ * it; neither when its lease was lost meanwhile (./leases.ts).
  */
 import type { JsMsg } from '@nats-io/jetstream';
 import {
@@ -23,9 +28,11 @@ import {
   toErrorRecord,
   validate,
   WIRE_VERSION,
+  workMsgId,
   type ClaimReply,
   type ErrorRecord,
   type SchedBatch,
+  type WorkBatch,
   type WorkItem,
 } from '@jetsched/protocol';
 import {
@@ -34,9 +41,11 @@ import {
   maxBodyBytes,
   msgContentType,
   rejectMessage,
+  type OutMsg,
   type StopGate,
   type Topology,
 } from '@jetsched/runtime';
+import type { Leases } from './leases.js';
 import type { ExecutorConfig } from './options.js';
 import type { OutcomeSender } from './outcome-sender.js';
 import type { RunningNotices } from './running-notices.js';
@@ -55,6 +64,8 @@ export interface WorkContext {
   gate: StopGate;
   sender: OutcomeSender;
   running: RunningNotices;
+  /** The leases of the messages held: acks and naks go through them. */
+  leases: Leases;
   /** Registers the controller of a running subtask, so that a stop of its task aborts it. */
   track(taskId: string, c: AbortController): () => void;
 }
@@ -68,18 +79,26 @@ export async function processWork(w: WorkContext, msg: JsMsg): Promise<void> {
     const reason = toErrorRecord(err, ErrorCode.BadRequest);
     // the task a malformed message names (in its headers) fails, rather than wait for ever
     const taskId = msg.headers?.get(Header.TaskId);
-    if (taskId && isValidToken(taskId)) {
-      await w.sender.fail([
-        {
-          taskId,
-          error: { ...reason, message: `a work message for this task was malformed: ${reason.message}` },
-        },
-      ]);
-    }
-    await rejectMessage(topo, cfg.log, 'work', cfg.id, msg, reason);
+    await rejectMessage(topo, cfg.log, 'work', cfg.id, msg, reason, async () => {
+      if (!taskId || !isValidToken(taskId)) return;
+      await w.sender
+        .fail([
+          {
+            taskId,
+            error: { ...reason, message: `a work message for this task was malformed: ${reason.message}` },
+          },
+        ])
+        .catch((e: unknown) =>
+          cfg.log.error({ err: e, taskId }, 'could not fail the task of a malformed work message'),
+        );
+    });
     return;
   }
   const deliveryCount = msg.info.deliveryCount;
+  if (deliveryCount > 1 && items.length > 1) {
+    await splitUp(w, msg, items);
+    return;
+  }
   if (isLastDelivery(msg, topo.manifest.consumers.work.maxDeliver)) {
     await giveUp(w, msg, items);
     return;
@@ -99,7 +118,7 @@ export async function processWork(w: WorkContext, msg: JsMsg): Promise<void> {
     runnable = runnable.filter((it) => delivery(it) === 1 || granted.has(it));
   }
   if (runnable.length === 0) {
-    msg.ack();
+    w.leases.ack(msg);
     return;
   }
 
@@ -137,17 +156,17 @@ export async function processWork(w: WorkContext, msg: JsMsg): Promise<void> {
             : [],
         ),
       );
-      msg.nak();
+      w.leases.nak(msg);
       return;
     }
     await w.sender.send(ran.flatMap((r) => (r ? [r.bytes] : [])));
-    msg.ack();
+    w.leases.ack(msg);
   } finally {
     for (const u of untrack) u();
   }
 }
 
-/** The last delivery: fail the tasks whose subtasks never ran to an outcome, and dead-letter the message. */
+/** The last delivery: dead-letter the message, then fail the tasks whose subtasks never ran to an outcome. */
 async function giveUp(w: WorkContext, msg: JsMsg, items: WorkItem[]): Promise<void> {
   const deliveries = msg.info.deliveryCount;
   const error = (it: WorkItem): ErrorRecord => ({
@@ -160,12 +179,61 @@ async function giveUp(w: WorkContext, msg: JsMsg, items: WorkItem[]): Promise<vo
   const failures = items
     .filter((it) => !seen.has(it.taskId) && seen.add(it.taskId))
     .map((it) => ({ taskId: it.taskId, error: error(it) }));
-  await w.sender.fail(failures);
-  await rejectMessage(w.topo, w.cfg.log, 'work', w.cfg.id, msg, {
-    code: ErrorCode.MaxDeliveries,
-    message: `work message delivered ${deliveries} times without an outcome`,
-    retryable: false,
-  });
+  // dead letter first: whoever sees the task failed finds the dead letter
+  await rejectMessage(
+    w.topo,
+    w.cfg.log,
+    'work',
+    w.cfg.id,
+    msg,
+    {
+      code: ErrorCode.MaxDeliveries,
+      message: `work message delivered ${deliveries} times without an outcome`,
+      retryable: false,
+    },
+    () =>
+      w.sender
+        .fail(failures)
+        .catch((e: unknown) =>
+          w.cfg.log.error(
+            { err: e, tasks: failures.map((f) => f.taskId) },
+            'could not fail the tasks of a work message given up',
+          ),
+        ),
+  );
+}
+
+/**
+ * A message of several subtasks delivered again: each subtask goes out in a message of its own on
+ * the same subject, as a new carrier (`resends` one higher: a dedupe id of its own, and a delivery
+ * that outranks whatever this carrier's deliveries claimed), and this message is acked unrun. No
+ * claim is made here: nothing runs on this delivery, and each new carrier claims before it runs.
+ * Done subtasks are refused there (`done`); subtasks of stopped tasks are left out here.
+ */
+async function splitUp(w: WorkContext, msg: JsMsg, items: WorkItem[]): Promise<void> {
+  await w.gate.syncIfStale(STOP_SYNC_MS);
+  const msgs: OutMsg[] = items
+    .filter((it) => !w.gate.get(it.taskId))
+    .map((it) => {
+      const item = resent(it);
+      const batch: WorkBatch = { v: WIRE_VERSION, kind: 'work', items: [item] };
+      return {
+        subject: msg.subject,
+        data: encode(batch),
+        headers: [
+          [Header.Items, '1'],
+          [Header.TaskId, item.taskId],
+          [Header.TaskType, item.type],
+        ],
+        msgId: workMsgId([item]),
+      };
+    });
+  await w.topo.publisher.publishAllOrThrow(msgs);
+  w.cfg.log.info(
+    { subject: msg.subject, deliveries: msg.info.deliveryCount, subtasks: items.length, sent: msgs.length },
+    'a work message came back: sent each of its subtasks again on its own',
+  );
+  w.leases.ack(msg);
 }
 
 /** Subtasks of a type this executor cannot run go back to the schedulers, to be routed again. */

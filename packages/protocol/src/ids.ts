@@ -31,6 +31,31 @@ export function subtaskRef(taskId: string, index: number, attempt: number): stri
   return `${taskId}.${index}.${attempt}`;
 }
 
+/** What of a work item its carrier's dedupe id depends on. */
+export interface WorkItemRef {
+  taskId: string;
+  index: number;
+  attempt: number;
+  resends?: number | undefined;
+}
+
+/**
+ * Dedupe id of a work message: `work.<hash of the items' <taskId>.<index>.<attempt>[.<resends>]>`.
+ * A repeated release of the same items (a redelivered hand-off) is dropped as a copy; an item sent
+ * again in a new message (given back, rescued, split off a redelivery) has one more `resends`, so
+ * its new carrier never collides with the one it replaces, which was acked unrun. Items never sent
+ * again keep the id they had before `resends` existed.
+ */
+export function workMsgId(items: readonly WorkItemRef[]): string {
+  return itemsMsgId(
+    'work',
+    items.map((it) => {
+      const ref = subtaskRef(it.taskId, it.index, it.attempt);
+      return it.resends ? `${ref}.${it.resends}` : ref;
+    }),
+  );
+}
+
 /** KV key of a subtask record. */
 export function subtaskKey(taskId: string, index: number): string {
   return `${taskId}.${index}`;

@@ -98,7 +98,15 @@ export {
 } from './split.js';
 export { Bitmap, emptyBitmap } from './bitmap.js';
 export { MIN_SERVER_VERSION, compareVersions } from './server-version.js';
-export { newTaskId, itemsMsgId, subtaskRef, subtaskKey, idempotencyKvKey } from './ids.js';
+export {
+  newTaskId,
+  itemsMsgId,
+  subtaskRef,
+  workMsgId,
+  subtaskKey,
+  idempotencyKvKey,
+  type WorkItemRef,
+} from './ids.js';
 export { itemsPerMessage, packMessages, type PackableItem } from './packing.js';
 export {
   DEFAULT_PRIORITY,

@@ -19,8 +19,12 @@ function headerRecord(msg: DeadMessage): Record<string, string[]> | undefined {
   return out;
 }
 
-/** What a dead letter keeps of the original: a message, or part of one (some items of a batch). */
-export type DeadMessage = Msg | JsMsg | { subject: string; data: Uint8Array; headers?: undefined };
+/**
+ * What a dead letter keeps of the original: a message, or part of one (some items of a batch, with
+ * the deliveries of the message they came in).
+ */
+export type DeadMessage =
+  Msg | JsMsg | { subject: string; data: Uint8Array; headers?: undefined; deliveries?: number };
 
 /** Writes a dead-letter record. Never throws: a failure to dead-letter is logged. */
 export async function deadLetter(
@@ -42,6 +46,7 @@ export async function deadLetter(
     data: msg.data,
   };
   if ('info' in msg && typeof msg.info === 'object') rec.deliveries = msg.info.deliveryCount;
+  else if ('deliveries' in msg && msg.deliveries !== undefined) rec.deliveries = msg.deliveries;
   const headers = headerRecord(msg);
   if (headers) rec.headers = headers;
   log.warn({ source, subject: msg.subject, reason, deliveries: rec.deliveries }, 'dead-lettered a message');
@@ -51,7 +56,9 @@ export async function deadLetter(
 
 /**
  * Gives up on a stream message: dead-letters it with the reason, then terminates it so that
- * JetStream does not deliver it again.
+ * JetStream does not deliver it again. `then` runs between the two (failing the tasks the message
+ * names): whoever sees such a task failed finds its dead letter written already. The message is
+ * terminated even when `then` throws (the error is passed on).
  */
 export async function rejectMessage(
   topo: Topology,
@@ -60,9 +67,14 @@ export async function rejectMessage(
   actor: string,
   msg: JsMsg,
   reason: ErrorRecord,
+  then?: () => Promise<void>,
 ): Promise<void> {
   await deadLetter(topo, log, source, actor, msg, reason);
-  msg.term(reason.message.slice(0, 200));
+  try {
+    await then?.();
+  } finally {
+    msg.term(reason.message.slice(0, 200));
+  }
 }
 
 /** True when this is the last delivery its consumer allows: give the message up now, or never. */

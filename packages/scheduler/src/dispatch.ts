@@ -5,27 +5,25 @@
  * work messages packed by the backlog: alone while the executors have free slots for everything,
  * many per message when more waits than they can take. Work of a type nobody serves is parked.
  *
- * A hand-off is acked only once all of its work is stored. A redelivered one (this or another
- * scheduler died mid-way) is dispatched again, less the subtasks already recorded; work messages
- * carry dedupe ids, and the coordinators record an outcome once whatever runs twice.
+ * Each task is dispatched on its own: a task whose splitter says "not now" (a retryable error) is
+ * left out and reported back to the caller (./handoffs.ts retries just those), the others go out.
+ * A redelivered hand-off is dispatched again, less the tasks this scheduler released already and
+ * the subtasks already recorded; work messages carry dedupe ids, and the coordinators record an
+ * outcome once whatever runs twice.
  */
-import type { JsMsg } from '@nats-io/jetstream';
 import {
   Bitmap,
-  decode,
   encode,
   ErrorCode,
   Header,
   isJetschedErrorLike,
   isTerminal,
-  itemsMsgId,
   itemsPerMessage,
   packMessages,
   packWithItems,
-  subtaskRef,
   toErrorRecord,
-  validate,
   WIRE_VERSION,
+  workMsgId,
   type ErrorRecord,
   type OutcomeBatch,
   type SchedBatch,
@@ -37,11 +35,8 @@ import {
 import {
   deadLetter,
   failpoint,
-  isLastDelivery,
   maxBodyBytes,
-  msgContentType,
-  rejectMessage,
-  SIGNATURE_HEADER,
+  toError,
   type StopGate,
   type OutMsg,
   type StoredTask,
@@ -55,15 +50,16 @@ import { loadPayload, splitTask } from './split.js';
 /** Task ids remembered as released by this scheduler, so a repeated hand-off is not released twice. */
 const RECENT_MAX = 100_000;
 
-interface Received {
-  msg: JsMsg;
-  batch: SchedBatch;
-}
-
 /** Hand-offs to dispatch; `trusted`: signed and first delivered, so the records inside are current. */
 export interface Handoff {
   batch: SchedBatch;
   trusted: boolean;
+}
+
+/** What a dispatch left undone, to be tried again. */
+export interface DispatchResult {
+  /** Tasks whose split failed with a retryable error, with that error: none of their work went out. */
+  retry: Map<string, ErrorRecord>;
 }
 
 /** Work bound for one profile of one group. */
@@ -76,6 +72,7 @@ interface Release {
 
 export class Dispatcher {
   readonly #recent = new Set<string>();
+  #parked: ((groups: string[]) => void) | undefined;
 
   constructor(
     private readonly topo: Topology,
@@ -85,88 +82,22 @@ export class Dispatcher {
     private readonly cfg: SchedulerConfig,
   ) {}
 
-  /** Handles a batch of hand-off (or parked) messages: dispatches them, acks them. */
-  async handle(msgs: JsMsg[], maxDeliver: number): Promise<void> {
-    const good: Received[] = [];
-    for (const msg of msgs) {
-      try {
-        good.push({ msg, batch: validate('sched-batch', decode(msg.data, msgContentType(msg))) });
-      } catch (err) {
-        await rejectMessage(
-          this.topo,
-          this.cfg.log,
-          'sched',
-          this.cfg.id,
-          msg,
-          toErrorRecord(err, ErrorCode.BadRequest),
-        );
-      }
-    }
-    if (good.length === 0) return;
-    const heartbeat = setInterval(() => good.forEach((g) => g.msg.working()), 5_000);
-    const handoffs = good.map((g) => ({ batch: g.batch, trusted: this.#trusted(g.msg) }));
-    try {
-      await this.dispatch(handoffs);
-      for (const g of good) g.msg.ack();
-    } catch (err) {
-      // a message that cannot be dispatched must not hold back the others: try each on its own
-      this.cfg.log.warn(
-        { err, messages: good.length },
-        'dispatching a batch failed; dispatching each message on its own',
-      );
-      for (const g of good) {
-        try {
-          await this.dispatch([{ batch: g.batch, trusted: this.#trusted(g.msg) }]);
-          g.msg.ack();
-        } catch (e) {
-          await this.#failed(g, e, maxDeliver);
-        }
-      }
-    } finally {
-      clearInterval(heartbeat);
-    }
+  /** Calls `fn` whenever work is parked (./parking.ts then watches for its type to become served). */
+  onParked(fn: (groups: string[]) => void): void {
+    this.#parked = fn;
   }
 
-  /**
-   * A hand-off signed by a coordinator, delivered for the first time: the records inside are as
-   * written and may be used as they are. A redelivery is not (the task may have moved on since), nor
-   * is anything unsigned: for those the scheduler reads the records.
-   */
-  #trusted(msg: JsMsg): boolean {
-    return !msg.info.redelivered && this.topo.signer.verify(msg.data, msg.headers?.get(SIGNATURE_HEADER));
-  }
-
-  /** A hand-off that could not be dispatched: again later, or, on its last delivery, given up. */
-  async #failed(g: Received, err: unknown, maxDeliver: number): Promise<void> {
-    if (!isLastDelivery(g.msg, maxDeliver)) {
-      this.cfg.log.warn({ err, subject: g.msg.subject }, 'dispatching a hand-off failed; will retry');
-      g.msg.nak(1_000 * g.msg.info.deliveryCount);
-      return;
-    }
-    const error: ErrorRecord = {
-      code: ErrorCode.MaxDeliveries,
-      message: `could not be scheduled after ${g.msg.info.deliveryCount} deliveries: ${(err as Error).message}`,
-      retryable: false,
-    };
-    const ids = [...(g.batch.tasks ?? []).map((t) => t.id), ...(g.batch.items ?? []).map((i) => i.taskId)];
-    const pending = [...new Set(ids)].filter((id) => !this.#recent.has(id));
-    try {
-      const { found } = await this.store.getMany(pending);
-      await this.#fail(
-        [...found.values()].map((s) => ({ taskId: s.record.id, error })),
-        new Map([...found].map(([id, s]) => [id, s.record.group])),
-      );
-    } catch (e) {
-      this.cfg.log.error({ err: e, tasks: pending }, 'could not fail the tasks of a hand-off given up');
-    }
-    await rejectMessage(this.topo, this.cfg.log, 'sched', this.cfg.id, g.msg, error);
+  /** True when this scheduler released (or failed) the task lately: a repeated hand-off skips it. */
+  released(taskId: string): boolean {
+    return this.#recent.has(taskId);
   }
 
   /**
    * Dispatches the tasks and given-back subtasks of some hand-off batches. Throws when something
    * could not be stored (the caller retries the messages); what was released before stays released.
+   * Tasks whose splitter asked to be tried again are left out and returned.
    */
-  async dispatch(handoffs: readonly Handoff[]): Promise<void> {
+  async dispatch(handoffs: readonly Handoff[]): Promise<DispatchResult> {
     const tasks = handoffs.flatMap((h) => h.batch.tasks ?? []);
     const returned = handoffs.flatMap((h) => h.batch.items ?? []);
     const found = new Map<string, TaskRecord>();
@@ -186,7 +117,9 @@ export class Dispatcher {
     const releases = new Map<string, Release>();
     const parked = new Map<string, SchedBatch>();
     const failures: TaskFailure[] = [];
+    const retry = new Map<string, ErrorRecord>();
     const unknown: SchedTask[] = [];
+    const invalid: { item: WorkItem; group: string; reason: ErrorRecord }[] = [];
     const groupOf = new Map([...found].map(([id, rec]) => [id, rec.group]));
 
     const park = (group: string, what: { task?: SchedTask; item?: WorkItem }): void => {
@@ -218,21 +151,39 @@ export class Dispatcher {
         park(rec.group, { task });
         continue;
       }
-      const items = await this.#split(rec, task, failures);
+      const items = await this.#split(rec, task, failures, retry);
       for (const item of items ?? []) add(rec, route, item);
     }
+    // subtasks given back are checked against their task's record: the record, not the item, says
+    // what the task is, how many subtasks it has and which are done
+    const done = new Map<string, Bitmap | undefined>();
     for (const item of returned) {
       const rec = found.get(item.taskId);
       if (!rec || isTerminal(rec.state) || this.gate.get(rec.id)) continue;
-      const route = this.router.pick(rec.group, item.type);
-      if (route) add(rec, route, item);
-      else park(rec.group, { item });
+      const reason = disagreement(rec, item);
+      if (reason) {
+        invalid.push({ item, group: rec.group, reason });
+        continue;
+      }
+      if (!done.has(rec.id)) done.set(rec.id, rec.subtasks && Bitmap.decode(rec.subtasks.done));
+      if (done.get(rec.id)?.has(item.index)) continue;
+      let it = item;
+      if (item.type !== rec.type) {
+        this.cfg.log.warn(
+          { taskId: rec.id, subtask: item.index, itemType: item.type, type: rec.type },
+          "a subtask given back named another type than its task's; routed by the task's",
+        );
+        it = { ...item, type: rec.type };
+      }
+      const route = this.router.pick(rec.group, rec.type);
+      if (route) add(rec, route, it);
+      else park(rec.group, { item: it });
     }
 
     await failpoint('scheduler.before-release');
     await Promise.all([...releases.values()].map((r) => this.#release(r, failures)));
     await this.#park(parked);
-    await this.#fail(failures, groupOf);
+    await this.fail(failures, groupOf);
     for (const task of unknown) {
       await deadLetter(
         this.topo,
@@ -247,17 +198,36 @@ export class Dispatcher {
         },
       );
     }
+    for (const { item, group, reason } of invalid) {
+      await deadLetter(
+        this.topo,
+        this.cfg.log,
+        'sched',
+        this.cfg.id,
+        { subject: this.topo.names.schedSubject(group), data: encode(item) },
+        reason,
+      );
+    }
+    return { retry };
   }
 
-  /** The subtasks of a task still to run, or undefined when it cannot be split (added to failures). */
-  async #split(rec: TaskRecord, task: SchedTask, failures: TaskFailure[]): Promise<WorkItem[] | undefined> {
+  /**
+   * The subtasks of a task still to run, or undefined when it cannot be split now: added to
+   * failures, or, when the splitter said to try again later, to `retry`.
+   */
+  async #split(
+    rec: TaskRecord,
+    task: SchedTask,
+    failures: TaskFailure[],
+    retry: Map<string, ErrorRecord>,
+  ): Promise<WorkItem[] | undefined> {
     let inputs: unknown[];
     try {
       inputs = await splitTask(this.cfg, rec, await loadPayload(this.topo, task));
     } catch (err) {
       // retryable as far as the thrower says (whichever copy of jetsched made the error)
-      if (isJetschedErrorLike(err) && err.retryable) throw err;
-      failures.push({ taskId: rec.id, error: toErrorRecord(err, ErrorCode.SplitFailed) });
+      if (isJetschedErrorLike(err) && err.retryable) retry.set(rec.id, toErrorRecord(err));
+      else failures.push({ taskId: rec.id, error: toErrorRecord(err, ErrorCode.SplitFailed) });
       return undefined;
     }
     if (rec.subtasks && rec.subtasks.total !== inputs.length) {
@@ -344,14 +314,29 @@ export class Dispatcher {
           [Header.TaskId, (items[0] as WorkItem).taskId],
           [Header.TaskType, (items[0] as WorkItem).type],
         ],
-        msgId: itemsMsgId(
-          'work',
-          items.map((it) => subtaskRef(it.taskId, it.index, it.attempt)),
-        ),
+        msgId: workMsgId(items),
       };
     });
-    await this.topo.publisher.publishAllOrThrow(msgs);
-    this.router.released(r.group, r.route.profile, fitting.length);
+    const results = await this.topo.publisher.publishAll(msgs);
+    let copies = 0;
+    let dropped = 0;
+    results.forEach((res, k) => {
+      if (!res.ok) throw toError(res.error);
+      if (res.duplicate) {
+        copies++;
+        dropped += (packs[k] as number[]).length;
+      }
+    });
+    // a copy means the same items went out in the same packing within the dedupe window (a hand-off
+    // redelivered, or released by two schedulers): expected, and nothing is lost, since that earlier
+    // message is still queued or ran. A carrier acked unrun (given back, rescued, split off) never
+    // collides: its items went out again with one more `resends`, which is part of the id.
+    if (copies > 0)
+      this.cfg.log.info(
+        { group: r.group, profile: r.route.profile, messages: copies, subtasks: dropped },
+        'work released already (dropped as a copy by its dedupe id)',
+      );
+    this.router.released(r.group, r.route.profile, fitting.length - dropped);
     for (const id of r.tasks) this.#remember(id);
     this.cfg.log.debug(
       { group: r.group, profile: r.route.profile, subtasks: fitting.length, messages: msgs.length },
@@ -370,10 +355,11 @@ export class Dispatcher {
       return { subject: this.topo.names.parkedSubject(group), data: encode(batch) };
     });
     await this.topo.publisher.publishAllOrThrow(msgs);
+    if (parked.size > 0) this.#parked?.([...parked.keys()]);
   }
 
   /** Tells the coordinators of tasks that cannot go on (one message per group). */
-  async #fail(failures: readonly TaskFailure[], groupOf: Map<string, string>): Promise<void> {
+  async fail(failures: readonly TaskFailure[], groupOf: Map<string, string>): Promise<void> {
     const byGroup = new Map<string, TaskFailure[]>();
     for (const f of failures) {
       const g = groupOf.get(f.taskId);
@@ -395,6 +381,22 @@ export class Dispatcher {
     }
     this.#recent.add(id);
   }
+}
+
+/** Why a subtask given back cannot be the subtask of its task it names, if it cannot. */
+function disagreement(rec: TaskRecord, item: WorkItem): ErrorRecord | undefined {
+  const total = rec.subtasks?.total ?? item.total;
+  let why: string | undefined;
+  if (item.total !== total) why = `it says the task has ${item.total} subtasks, the task has ${total}`;
+  else if (!Number.isInteger(item.index) || item.index < 0 || item.index >= total)
+    why = `index ${item.index} is not one of the task's ${total} subtasks`;
+  if (!why) return undefined;
+  return {
+    code: ErrorCode.BadRequest,
+    message: `subtask ${item.index} given back for task ${rec.id} does not match its record: ${why}`,
+    retryable: false,
+    details: { taskId: rec.id, subtask: item.index, total: item.total },
+  };
 }
 
 function unreadableError(err: Error | undefined): ErrorRecord {

@@ -4,6 +4,7 @@ export {
   DEFAULT_SPLIT_TIMEOUT_MS,
   DEFAULT_HANDOFF_BATCH,
   DEFAULT_RESCUE_INTERVAL_MS,
+  DEFAULT_PARKED_RECHECK_MS,
   type SchedulerOptions,
   type SchedulerConfig,
   type Splitter,

@@ -24,6 +24,11 @@ export const DEFAULT_SPLIT_TIMEOUT_MS = 60_000;
 export const DEFAULT_HANDOFF_BATCH = 64;
 /** How often the scheduler looks for work left on consumers of executors that are gone. @defaultValue 5 s */
 export const DEFAULT_RESCUE_INTERVAL_MS = 5_000;
+/**
+ * How often parked work is taken back anyway while some waits and some executor is live (besides
+ * whenever a type becomes served that was not). @defaultValue 1 minute
+ */
+export const DEFAULT_PARKED_RECHECK_MS = 60_000;
 
 export interface SchedulerOptions extends ActorOptions {
   splitters?: Record<string, Splitter>;
@@ -37,6 +42,8 @@ export interface SchedulerOptions extends ActorOptions {
   handoffBatch?: number;
   /** @defaultValue {@link DEFAULT_RESCUE_INTERVAL_MS} */
   rescueIntervalMs?: number;
+  /** @defaultValue {@link DEFAULT_PARKED_RECHECK_MS} */
+  parkedRecheckMs?: number;
 }
 
 export interface SchedulerConfig extends ActorConfig {
@@ -46,6 +53,7 @@ export interface SchedulerConfig extends ActorConfig {
   readonly maxItemsPerMessage: number;
   readonly handoffBatch: number;
   readonly rescueIntervalMs: number;
+  readonly parkedRecheckMs: number;
 }
 
 export function compileSchedulerOptions(o: SchedulerOptions): SchedulerConfig {
@@ -61,5 +69,6 @@ export function compileSchedulerOptions(o: SchedulerOptions): SchedulerConfig {
     maxItemsPerMessage: maxItems,
     handoffBatch: positiveInt('handoffBatch', o.handoffBatch ?? DEFAULT_HANDOFF_BATCH),
     rescueIntervalMs: positiveInt('rescueIntervalMs', o.rescueIntervalMs ?? DEFAULT_RESCUE_INTERVAL_MS),
+    parkedRecheckMs: positiveInt('parkedRecheckMs', o.parkedRecheckMs ?? DEFAULT_PARKED_RECHECK_MS),
   });
 }

@@ -16,6 +16,7 @@ import {
   type Topology,
 } from '@jetsched/runtime';
 import { Dispatcher } from './dispatch.js';
+import { HandoffHandler } from './handoffs.js';
 import { compileSchedulerOptions, type SchedulerConfig, type SchedulerOptions } from './options.js';
 import { Parking } from './parking.js';
 import { Router } from './router.js';
@@ -29,22 +30,29 @@ class SchedulerImpl extends ActorBase<SchedulerConfig> implements Scheduler {
     this.life.onClose('executor-registry', () => registry.close());
     const gate = await StopGate.open(topo, cfg.log);
     this.life.onClose('stop-gate', () => gate.close());
-    const dispatcher = new Dispatcher(topo, new TaskStore(topo), new Router(registry), gate, cfg);
-    const parking = new Parking(topo, registry, dispatcher, cfg.log);
+    const store = new TaskStore(topo);
+    const dispatcher = new Dispatcher(topo, store, new Router(registry), gate, cfg);
+    const handoffs = new HandoffHandler(topo, store, dispatcher, cfg);
+    const parking = new Parking(topo, registry, dispatcher, handoffs, cfg.log, cfg.id, cfg.parkedRecheckMs);
     registry.onChange(() => parking.onExecutorsChanged());
     parking.onExecutorsChanged();
 
-    const maxDeliver = topo.manifest.consumers.sched.maxDeliver;
+    const settings = topo.manifest.consumers.sched;
     const consumer = await topo.js.consumers.get(topo.names.streams.sched, topo.names.consumers.scheduler);
-    const handoffs = await consumeInBatches(consumer, {
+    const handoffConsumer = await consumeInBatches(consumer, {
       maxBatch: cfg.handoffBatch,
       log: cfg.log,
-      handle: (batch) => dispatcher.handle(batch, maxDeliver),
+      handle: (batch) => handoffs.handle(batch, settings),
     });
-    this.life.onClose('hand-offs', () => handoffs.stop());
+    this.life.onClose('hand-offs', () => handoffConsumer.stop());
 
+    // one round at a time: a round that takes longer than the interval is not stacked
+    let round: Promise<void> | undefined;
     const rescue = setInterval(() => {
-      parking.rescue().catch((err: unknown) => cfg.log.warn({ err }, 'rescue round failed'));
+      round ??= parking
+        .tick()
+        .catch((err: unknown) => cfg.log.warn({ err }, 'rescue round failed'))
+        .finally(() => (round = undefined));
     }, cfg.rescueIntervalMs);
     this.life.onClose('rescue', () => clearInterval(rescue));
   }
