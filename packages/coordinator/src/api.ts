@@ -156,7 +156,7 @@ export class Api {
   private async cancel(body: unknown): Promise<TaskReply> {
     const req = validate('cancel-request', body);
     const now = Date.now();
-    const { updated } = await this.records.update([req.id], (cur) => ({
+    const { updated, indexFailed } = await this.records.update([req.id], (cur) => ({
       next: cancelTask(cur.record, req.reason, now),
       out: undefined,
     }));
@@ -168,8 +168,14 @@ export class Api {
         details: { state: task.state },
       });
     }
-    // cancelling again re-sends the stop and the index entry (a crash may have lost them)
-    await Promise.all([this.#stopAndConfirm(task), u.changed ? undefined : this.index.add([task])]);
+    if (!u.changed) {
+      // cancelling again re-sends the stop and the index entry (a crash may have lost them); the
+      // executors confirmed the first cancel, and a re-sent stop within the dedupe window is not
+      // stored again, so there is nothing to wait for
+      await Promise.all([publishStops(this.topo, [task]), this.index.add([task])]);
+      return { task };
+    }
+    await Promise.all([this.#stopAndConfirm(task), indexFailed ? this.index.add([task]) : undefined]);
     return { task };
   }
 
