@@ -3,10 +3,12 @@
  * slots (never more per message than an executor runs at once, nor than a task's
  * `subtasksPerMessage`), a lone subtask goes alone, the executor's concurrency bounds handler runs,
  * a failure stops the task's other subtasks, and messages are packed up to the server's max_payload.
+ * Work is released as the executors have room (ADR 0018), so how many messages a task takes depends
+ * on how the rounds fall; what each message holds is what these tests bound.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { names, type ItemsChunk, type SubmitRequest } from '@jetsched/protocol';
+import { Header, names, type ItemsChunk, type SubmitRequest } from '@jetsched/protocol';
 import { startStack, type Stack } from './helpers/stack.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -61,21 +63,43 @@ describe('subtasks per work message', () => {
   });
   afterAll(() => stack?.close());
 
-  /** Runs a task to its result, counting the work and outcome messages it took. */
-  async function runCounting(
-    req: SubmitRequest,
-  ): Promise<{ result: unknown; workMessages: number; outcomeMessages: number }> {
+  /**
+   * Runs a task to its result, counting the work and outcome messages it took and the subtasks each
+   * work message carried (seen on the work subjects as they are published).
+   */
+  async function runCounting(req: SubmitRequest): Promise<{
+    result: unknown;
+    workMessages: number;
+    outcomeMessages: number;
+    perMessage: number[];
+    bytes: number[];
+  }> {
     const n = names(stack.prefix);
     const lastSeq = async (stream: string): Promise<number> =>
       (await jsm.streams.info(stream)).state.last_seq;
     const [work0, out0] = [await lastSeq(n.streams.work), await lastSeq(n.streams.outcomes)];
-    const { id } = await stack.client.submit(req);
-    const result = await stack.client.result(id, { timeoutMs: 30_000 });
-    return {
-      result,
-      workMessages: (await lastSeq(n.streams.work)) - work0,
-      outcomeMessages: (await lastSeq(n.streams.outcomes)) - out0,
-    };
+    const perMessage: number[] = [];
+    const bytes: number[] = [];
+    const sub = stack.raw.subscribe(`${n.prefix}.work.${req.group ?? 'default'}.*`, {
+      callback: (_err, m) => {
+        perMessage.push(Number(m.headers?.get(Header.Items)));
+        bytes.push(m.data.length);
+      },
+    });
+    await stack.raw.flush();
+    try {
+      const { id } = await stack.client.submit(req);
+      const result = await stack.client.result(id, { timeoutMs: 30_000 });
+      return {
+        result,
+        workMessages: (await lastSeq(n.streams.work)) - work0,
+        outcomeMessages: (await lastSeq(n.streams.outcomes)) - out0,
+        perMessage,
+        bytes,
+      };
+    } finally {
+      sub.unsubscribe();
+    }
   }
 
   it('packs 200 subtasks 10 to a message for an executor running 10 at once, and runs 10 at a time', async () => {
@@ -85,8 +109,12 @@ describe('subtasks per work message', () => {
       payload: items,
       split: { kind: 'items', chunkSize: 10 },
     });
-    expect(run.workMessages).toBe(20);
-    expect(run.outcomeMessages).toBeLessThanOrEqual(20);
+    // never more per message than the executor runs at once; packed, not one message per subtask
+    expect(Math.max(...run.perMessage)).toBe(10);
+    expect(run.perMessage.reduce((a, b) => a + b, 0)).toBe(200);
+    expect(run.workMessages).toBe(run.perMessage.length);
+    expect(run.workMessages).toBeLessThanOrEqual(40);
+    expect(run.outcomeMessages).toBeLessThanOrEqual(run.workMessages);
     expect((run.result as number[][]).flat()).toEqual(items.map((x) => x * 2));
     expect(maxActive).toBe(10);
   });
@@ -99,7 +127,8 @@ describe('subtasks per work message', () => {
       split: { kind: 'items', chunkSize: 10 },
       subtasksPerMessage: 4,
     });
-    expect(run.workMessages).toBe(50);
+    expect(Math.max(...run.perMessage)).toBe(4);
+    expect(run.workMessages).toBeGreaterThanOrEqual(50);
     expect((run.result as number[][]).flat()).toEqual(items.map((x) => x * 2));
   });
 
@@ -143,7 +172,9 @@ describe('subtasks per work message', () => {
       payload: big,
       split: { kind: 'items', chunkSize: 1 },
     });
-    expect(run.workMessages).toBe(12);
+    expect(Math.max(...run.perMessage)).toBe(2);
+    expect(Math.max(...run.bytes)).toBeLessThanOrEqual(1024 * 1024);
+    expect(run.workMessages).toBeLessThan(24);
     expect(run.outcomeMessages).toBe(24);
     expect((run.result as string[][]).flat()).toEqual(big.map((s) => s + s));
   });

@@ -52,9 +52,6 @@ describe('operating with the real nats CLI', () => {
     }
     const work = (await natsCli(stack.server.url, ['consumer', 'ls', n.streams.work, '--names'])).stdout;
     expect(work.split(/\s+/)).toContain(n.consumers.executor('default', profileOf(['wordcount'])));
-    const sched = (await natsCli(stack.server.url, ['consumer', 'ls', n.streams.sched, '--names'])).stdout;
-    expect(sched.split(/\s+/)).toContain(n.consumers.scheduler);
-    expect(sched.split(/\s+/)).toContain(n.consumers.parked);
     const outcomes = (await natsCli(stack.server.url, ['consumer', 'ls', n.streams.outcomes, '--names']))
       .stdout;
     expect(outcomes.split(/\s+/)).toContain(n.consumers.coordinatorOutcomes);

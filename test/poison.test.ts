@@ -1,13 +1,13 @@
 /**
- * Bounded redelivery: a message of any kind that keeps failing is given up on its consumer's last
- * delivery (max_deliver): it is dead-lettered with the reason and the number of deliveries, its
- * tasks fail with MAX_DELIVERIES and a readable error, and everything else carries on, the other
- * tasks of the same message included. The dead letter is written before the tasks fail: whoever
- * sees a task failed this way finds its dead letter.
+ * Bounded retries: a message of any kind that keeps failing is given up on its consumer's last
+ * delivery (max_deliver), and a task whose splitter keeps asking to be retried after its attempts:
+ * it is dead-lettered with the reason and the number of deliveries or attempts, its tasks fail with
+ * a readable error, and everything else carries on, the other tasks of the same message included.
+ * The dead letter is written before the tasks fail: whoever sees a task failed this way finds its
+ * dead letter.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createExecutor } from '@jetsched/executor';
 import { decode, type SchedBatch, type WorkBatch } from '@jetsched/protocol';
 import { deadLetters } from './helpers/dead-letters.js';
 import { startProcessCluster, type ProcessCluster } from './helpers/processes.js';
@@ -16,14 +16,14 @@ import { watchSubject } from './helpers/subjects.js';
 
 const MAX_DELIVER = 3;
 
-describe('a hand-off that keeps failing', () => {
+describe('a task whose splitter keeps failing', () => {
+  const ATTEMPTS = 3;
   let stack: Stack;
   /** Runs of the `fine` handler, by task. */
   const fineRuns = new Map<string, number>();
   beforeAll(async () => {
     stack = await startStack({
-      ackWaitMs: 2_000,
-      maxDeliver: MAX_DELIVER,
+      splitAttempts: ATTEMPTS,
       executors: [
         {
           handlers: {
@@ -45,105 +45,29 @@ describe('a hand-off that keeps failing', () => {
   });
   afterAll(() => stack?.close());
 
-  it('is dead-lettered after max_deliver and fails its task; other tasks run', async () => {
-    const { id } = await stack.client.submit({ type: 'stuck', payload: 1, split: { kind: 'custom' } });
-    const { id: fine } = await stack.client.submit({ type: 'fine', payload: 2 });
-    expect(await stack.client.result(fine, { timeoutMs: 10_000 })).toEqual([2]);
-    await expect(stack.client.result(id, { timeoutMs: 30_000 })).rejects.toMatchObject({
-      code: 'MAX_DELIVERIES',
-      message: expect.stringMatching(
-        /could not be scheduled after 3 deliveries: .*input store unavailable/,
-      ) as unknown,
-    });
-    const dl = (await deadLetters(stack.raw, stack.prefix)).filter((d) => d.source === 'sched');
-    expect(dl).toHaveLength(1);
-    expect(dl[0]).toMatchObject({ deliveries: MAX_DELIVER, reason: { code: 'MAX_DELIVERIES' } });
-  });
-
-  it('gives up only the task that keeps failing; a healthy task of the same hand-off runs at once, once', async () => {
-    const handoffs = await watchSubject(stack.raw, `${stack.prefix}.sched.>`);
+  it('is given up after its attempts: dead-lettered first, then failed; the other tasks run at once, once', async () => {
     const [stuck, fine] = await stack.client.submitMany([
       { type: 'stuck', payload: 3, split: { kind: 'custom' } },
       { type: 'fine', payload: 4 },
     ]);
     if (!stuck?.ok || !fine?.ok) throw new Error('submit failed');
-    // both travelled in one hand-off message
-    const shared = handoffs.seen.filter((m) => {
-      const ids = ((m.body as SchedBatch).tasks ?? []).map((t) => t.id);
-      return ids.includes(stuck.id) && ids.includes(fine.id);
-    });
-    handoffs.stop();
-    expect(shared).toHaveLength(1);
-
-    // the healthy task does not wait for the other one's deliveries to run out
+    // the healthy task does not wait for the other one's attempts to run out
     expect(await stack.client.result(fine.id, { timeoutMs: 10_000 })).toEqual([4]);
     expect((await stack.client.get(stuck.id)).task.state).toBe('pending');
     await expect(stack.client.result(stuck.id, { timeoutMs: 30_000 })).rejects.toMatchObject({
-      code: 'MAX_DELIVERIES',
+      code: 'SPLIT_FAILED',
       message: expect.stringMatching(
-        /could not be scheduled after 3 deliveries: .*input store unavailable/,
+        /could not be split after 3 attempts: .*input store unavailable/,
       ) as unknown,
     });
-    expect((await stack.client.get(fine.id)).task.state).toBe('succeeded');
     expect(fineRuns.get(fine.id)).toBe(1);
-    // the dead letter holds what was given up: the failing task alone
+    // the dead letter holds what was given up: the failing task alone, with its attempts
     const dl = (await deadLetters(stack.raw, stack.prefix)).filter(
-      (d) => d.source === 'sched' && (decode(d.data) as SchedBatch).tasks?.some((t) => t.id === stuck.id),
+      (d) => d.source === 'ready' && (decode(d.data) as SchedBatch).tasks?.some((t) => t.id === stuck.id),
     );
     expect(dl).toHaveLength(1);
-    expect(dl[0]).toMatchObject({ deliveries: MAX_DELIVER, reason: { code: 'MAX_DELIVERIES' } });
+    expect(dl[0]).toMatchObject({ deliveries: ATTEMPTS, reason: { code: 'SPLIT_FAILED' } });
     expect((decode(dl[0]!.data) as SchedBatch).tasks?.map((t) => t.id)).toEqual([stuck.id]);
-  });
-});
-
-describe('parked work that keeps failing when it is taken back', () => {
-  let stack: Stack;
-  beforeAll(async () => {
-    stack = await startStack({
-      ackWaitMs: 2_000,
-      maxDeliver: MAX_DELIVER,
-      // parked work is looked at again every half second, not every minute
-      rescueIntervalMs: 200,
-      parkedRecheckMs: 500,
-      splitters: {
-        stuck: () => {
-          throw Object.assign(new Error('input store unavailable'), { code: 'STORE_DOWN', retryable: true });
-        },
-      },
-    });
-  });
-  afterAll(() => stack?.close());
-
-  it('is dead-lettered on its last delivery and fails its task', async () => {
-    const { id } = await stack.client.submit({ type: 'stuck', payload: 1, split: { kind: 'custom' } });
-    const deadline = Date.now() + 10_000;
-    while ((await stack.client.get(id)).waiting === undefined && Date.now() < deadline) await sleep(50);
-    expect((await stack.client.get(id)).waiting).toBe('no executor in group "default" serves type "stuck"');
-    // an executor that serves the type starts: the parked task is taken back, and its split fails
-    const executor = createExecutor({
-      nc: await stack.connect(),
-      prefix: stack.prefix,
-      handlers: { stuck: (x) => x },
-      drainTimeoutMs: 2_000,
-    });
-    await executor.start();
-    try {
-      await expect(stack.client.result(id, { timeoutMs: 30_000 })).rejects.toMatchObject({
-        code: 'MAX_DELIVERIES',
-        message: expect.stringMatching(
-          /could not be scheduled after 3 deliveries: .*input store unavailable/,
-        ) as unknown,
-      });
-      const dl = (await deadLetters(stack.raw, stack.prefix)).filter((d) => d.source === 'sched');
-      expect(dl).toHaveLength(1);
-      expect(dl[0]).toMatchObject({
-        subject: `${stack.prefix}.parked.default`,
-        deliveries: MAX_DELIVER,
-        reason: { code: 'MAX_DELIVERIES' },
-      });
-    } finally {
-      await executor.close();
-    }
   });
 });
 
@@ -194,10 +118,8 @@ describe('a work message shared with a subtask that kills every executor that ru
   afterAll(() => c?.close());
 
   it('gives up only that subtask; the healthy tasks packed with it succeed, each recorded once', async () => {
-    // an executor of 2 slots, and 4 tasks in one hand-off: more than it has free slots, so they
-    // share work messages two by two, the crashing one with a healthy one
-    let e = c.procs.start('executor', ['--concurrency', '2']);
-    await e.ready;
+    // 4 tasks wait for an executor of 2 slots: more than it has free slots, so they share work
+    // messages two by two, the crashing one (the oldest) with a healthy one
     const work = await watchSubject(c.nc, `${c.prefix}.work.>`);
     const replies = await c.client.submitMany([
       { type: 'crash', payload: null },
@@ -208,6 +130,8 @@ describe('a work message shared with a subtask that kills every executor that ru
       return r.id;
     });
     const [crash, ...healthy] = ids as [string, ...string[]];
+    let e = c.procs.start('executor', ['--concurrency', '2']);
+    await e.ready;
     // a supervisor: start an executor again whenever one dies, until every task has ended. These
     // hold one message at a time: an executor that dies takes every message it holds down with it
     // (each then comes back, a delivery used), which splitting a message does not change

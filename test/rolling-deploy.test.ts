@@ -149,7 +149,8 @@ describe('subtasks given back by an executor that has no handler for them', () =
       at: now,
     };
     await adverts.put('default.ghost', encodeJson(ghost));
-    const sched = await watchSubject(stack.raw, `${stack.prefix}.sched.default`);
+    // hand-backs go to the ready queue, as ready messages of subtasks (`items`)
+    const sched = await watchSubject(stack.raw, `${stack.prefix}.ready.default.>`);
     const handBacks = (): SchedBatch[] =>
       sched.seen.map((m) => m.body as SchedBatch).filter((b) => (b.items?.length ?? 0) > 0);
 
@@ -220,20 +221,23 @@ describe('subtasks given back by an executor that has no handler for them', () =
         { ...item, type: 'thumbnail', index: 1, total: 2, input: { items: ['hold'], offset: 1 } },
       ],
     };
-    await jetstream(stack.raw).publish(`${stack.prefix}.sched.default`, encode(forged));
+    await jetstream(stack.raw).publish(
+      names(stack.prefix).readySubject('default', 5, 'default', 'resize'),
+      encode(forged),
+    );
     const released = (): WorkItem[] =>
       work.seen.flatMap((m) => (m.body as WorkBatch).items).filter((i) => i.taskId === id);
     await until(() => released().length > 0, 10_000, 'the given-back subtask released');
     await until(
       async () =>
-        (await deadLetters(stack.raw, stack.prefix)).filter((d) => d.source === 'sched').length === 2,
+        (await deadLetters(stack.raw, stack.prefix)).filter((d) => d.source === 'ready').length === 2,
       10_000,
       'two dead letters',
     );
     work.stop();
     // only subtask 1 went out again, as a subtask of the task's type
     expect(released().map((i) => [i.index, i.type, i.resends])).toEqual([[1, 'resize', 1]]);
-    const dl = (await deadLetters(stack.raw, stack.prefix)).filter((d) => d.source === 'sched');
+    const dl = (await deadLetters(stack.raw, stack.prefix)).filter((d) => d.source === 'ready');
     expect(dl.map((d) => (decode(d.data) as WorkItem).index).sort()).toEqual([1, 2]);
     for (const d of dl) {
       expect(d.reason).toMatchObject({ code: 'BAD_REQUEST' });

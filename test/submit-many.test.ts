@@ -32,7 +32,7 @@ describe('submit_many of 1,000 tasks', () => {
   it('travels as a handful of messages, and each task succeeds or fails on its own', async () => {
     const n = names(stack.prefix);
     const seq = async (stream: string): Promise<number> => (await jsm.streams.info(stream)).state.last_seq;
-    const streams = [n.streams.sched, n.streams.work, n.streams.outcomes] as const;
+    const streams = [n.streams.ready, n.streams.work, n.streams.outcomes] as const;
     const before = await Promise.all(streams.map(seq));
     const replies = await stack.client.submitMany(
       Array.from({ length: 1000 }, (_, i) => ({ type: 'work', payload: i })),
@@ -45,10 +45,11 @@ describe('submit_many of 1,000 tasks', () => {
     const [handoffs, work, outcomes] = (await Promise.all(streams.map(seq))).map(
       (s, i) => s - (before[i] ?? 0),
     );
-    // one hand-off message, and work and outcomes packed by the backlog (50 free slots: 20 per message)
+    // one hand-off message, and work and outcomes packed by the backlog as the executors make room
+    // (50 slots: up to 20 per message; 10 or more on average, against one per task unpacked)
     expect(handoffs).toBe(1);
-    expect(work).toBeLessThanOrEqual(60);
-    expect(outcomes).toBeLessThanOrEqual(60);
+    expect(work).toBeLessThanOrEqual(100);
+    expect(outcomes).toBeLessThanOrEqual(100);
     settled.forEach((s, i) => {
       if (i % 100 === 7) expect(s).toMatchObject({ status: 'rejected', reason: { message: `no ${i}` } });
       else expect(s).toEqual({ status: 'fulfilled', value: [i * 2] });

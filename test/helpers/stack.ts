@@ -25,7 +25,8 @@ export interface StackOptions {
   splitters?: Record<string, Splitter>;
   /** The schedulers' rescue round, and their periodic re-check of parked work (shortened by tests). */
   rescueIntervalMs?: number;
-  parkedRecheckMs?: number;
+  /** Schedulers' attempts at a split that asks to be retried. */
+  splitAttempts?: number;
   coordinators?: number;
   schedulers?: number;
 }
@@ -76,7 +77,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         prefix,
         ...(opts.splitters ? { splitters: opts.splitters } : {}),
         ...(opts.rescueIntervalMs ? { rescueIntervalMs: opts.rescueIntervalMs } : {}),
-        ...(opts.parkedRecheckMs ? { parkedRecheckMs: opts.parkedRecheckMs } : {}),
+        ...(opts.splitAttempts ? { splitAttempts: opts.splitAttempts } : {}),
       }),
     ),
   );
@@ -125,6 +126,6 @@ export function topologyOptions(
   return {
     prefix,
     replicas: o.replicas ?? 1,
-    consumers: { sched: c, parked: c, work: c, outcomes: c },
+    consumers: { work: c, outcomes: c },
   };
 }

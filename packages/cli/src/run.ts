@@ -16,7 +16,7 @@ export const USAGE = `usage: jetsched <command> [options]
 
 setup (once per cluster, and after an upgrade; roles refuse to start without it):
   provision   [--replicas N] [--task-retention-ms MS] [--work-ack-wait-ms MS] [--work-max-deliver N]
-              [--sched-ack-wait-ms MS] [--outcomes-ack-wait-ms MS] [--work-max-ack-pending N] ...
+              [--outcomes-ack-wait-ms MS] [--work-max-ack-pending N] ...
               [--rotate-key]              create or update streams, buckets and consumers; settings
                                           not given keep what was provisioned before
 

@@ -15,6 +15,7 @@ import {
   encode,
   encodeJson,
   ErrorCode,
+  fairnessKeyOf,
   Header,
   idempotencyKvKey,
   itemsMsgId,
@@ -273,9 +274,10 @@ export class Submitter {
   }
 
   /**
-   * Publishes tasks to their groups' schedulers, as few messages as fit the server's max_payload,
-   * each with the records as written and a signature, so that a scheduler need not read them back.
-   * Returns an error per task whose hand-off was not stored (undefined when it was).
+   * Publishes tasks to the ready queue (ADR 0018), on the subject of their group, priority, fairness
+   * key and type, as few messages as fit the server's max_payload, each with the records as written
+   * and a signature, so that a releaser need not read them back. Returns an error per task whose
+   * hand-off was not stored (undefined when it was).
    */
   async handOff(
     tasks: readonly { record: TaskRecord; input: Input | undefined }[],
@@ -288,15 +290,17 @@ export class Submitter {
         ['record', encode(t.record)],
       ]),
     );
-    const byGroup = new Map<string, number[]>();
+    const bySubject = new Map<string, number[]>();
     tasks.forEach((t, i) => {
-      const list = byGroup.get(t.record.group) ?? [];
+      const r = t.record;
+      const subject = this.topo.names.readySubject(r.group, r.priority, fairnessKeyOf(r), r.type);
+      const list = bySubject.get(subject) ?? [];
       list.push(i);
-      byGroup.set(t.record.group, list);
+      bySubject.set(subject, list);
     });
     const msgs: { msg: OutMsg; members: number[] }[] = [];
     const max = maxBodyBytes(this.topo.nc);
-    for (const [group, members] of byGroup) {
+    for (const [subject, members] of bySubject) {
       const packs = packMessages(
         members.map((i) => ({ size: (items[i] as Uint8Array).length })),
         Number.MAX_SAFE_INTEGER,
@@ -310,13 +314,18 @@ export class Submitter {
           'tasks',
           idx.map((i) => items[i] as Uint8Array),
         );
+        const subtasks = idx.reduce(
+          (n, i) => n + ((tasks[i] as { record: TaskRecord }).record.subtasks?.total ?? 1),
+          0,
+        );
         msgs.push({
           members: idx,
           msg: {
-            subject: this.topo.names.schedSubject(group),
+            subject,
             data,
             headers: [
               [Header.Items, String(idx.length)],
+              [Header.Subtasks, String(subtasks)],
               [Header.TaskId, ids[0] as string],
               [SIGNATURE_HEADER, this.topo.signer.sign(data)],
             ],

@@ -6,7 +6,14 @@
  * skipped, here and on any executor started later.
  */
 import { JetStreamApiError, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
-import { ErrorCode, Header, JetschedError } from '@jetsched/protocol';
+import {
+  encode,
+  ErrorCode,
+  Header,
+  JetschedError,
+  WIRE_VERSION,
+  type CreditNotice,
+} from '@jetsched/protocol';
 import {
   ActorBase,
   Advertiser,
@@ -93,6 +100,21 @@ class ExecutorImpl extends ActorBase<ExecutorConfig> implements Executor {
       leases,
       sender: new OutcomeSender(topo, cfg.group, cfg.id),
       track: (taskId, c) => this.#track(taskId, c),
+      credit: (items) => {
+        if (items.length === 0) return;
+        const n: CreditNotice = {
+          v: WIRE_VERSION,
+          kind: 'credit',
+          executor: cfg.id,
+          profile: cfg.profile,
+          items: items.map((i) => ({ taskId: i.taskId, index: i.index })),
+        };
+        try {
+          topo.nc.publish(topo.names.creditSubject(cfg.group), encode(n));
+        } catch (err) {
+          cfg.log.debug({ err }, 'could not send a credit notice');
+        }
+      },
     };
     const advertiser = new Advertiser(
       topo,

@@ -31,12 +31,12 @@ import {
   workMsgId,
   type ClaimReply,
   type ErrorRecord,
-  type SchedBatch,
   type WorkBatch,
   type WorkItem,
 } from '@jetsched/protocol';
 import {
   contentHeaders,
+  givenBackMessages,
   isLastDelivery,
   maxBodyBytes,
   msgContentType,
@@ -68,6 +68,8 @@ export interface WorkContext {
   leases: Leases;
   /** Registers the controller of a running subtask, so that a stop of its task aborts it. */
   track(taskId: string, c: AbortController): () => void;
+  /** Tells the group's releaser these subtasks left this executor's hands (core NATS). */
+  credit(items: readonly WorkItem[]): void;
 }
 
 export async function processWork(w: WorkContext, msg: JsMsg): Promise<void> {
@@ -118,7 +120,7 @@ export async function processWork(w: WorkContext, msg: JsMsg): Promise<void> {
     runnable = runnable.filter((it) => delivery(it) === 1 || granted.has(it));
   }
   if (runnable.length === 0) {
-    w.leases.ack(msg);
+    if (w.leases.ack(msg)) w.credit(items);
     return;
   }
 
@@ -160,7 +162,7 @@ export async function processWork(w: WorkContext, msg: JsMsg): Promise<void> {
       return;
     }
     await w.sender.send(ran.flatMap((r) => (r ? [r.bytes] : [])));
-    w.leases.ack(msg);
+    if (w.leases.ack(msg)) w.credit(items);
   } finally {
     for (const u of untrack) u();
   }
@@ -194,6 +196,7 @@ async function giveUp(w: WorkContext, msg: JsMsg, items: WorkItem[]): Promise<vo
     () =>
       w.sender
         .fail(failures)
+        .then(() => w.credit(items))
         .catch((e: unknown) =>
           w.cfg.log.error(
             { err: e, tasks: failures.map((f) => f.taskId) },
@@ -212,6 +215,7 @@ async function giveUp(w: WorkContext, msg: JsMsg, items: WorkItem[]): Promise<vo
  */
 async function splitUp(w: WorkContext, msg: JsMsg, items: WorkItem[]): Promise<void> {
   await w.gate.syncIfStale(STOP_SYNC_MS);
+  const stopped = items.filter((it) => w.gate.get(it.taskId));
   const msgs: OutMsg[] = items
     .filter((it) => !w.gate.get(it.taskId))
     .map((it) => {
@@ -233,19 +237,17 @@ async function splitUp(w: WorkContext, msg: JsMsg, items: WorkItem[]): Promise<v
     { subject: msg.subject, deliveries: msg.info.deliveryCount, subtasks: items.length, sent: msgs.length },
     'a work message came back: sent each of its subtasks again on its own',
   );
-  w.leases.ack(msg);
+  // the subtasks sent again stay in flight; those of stopped tasks are done with
+  if (w.leases.ack(msg)) w.credit(stopped);
 }
 
-/** Subtasks of a type this executor cannot run go back to the schedulers, to be routed again. */
+/** Subtasks of a type this executor cannot run go back to the ready queue, to be released again. */
 async function handBack(w: WorkContext, items: WorkItem[]): Promise<void> {
-  const batch: SchedBatch = { v: WIRE_VERSION, kind: 'sched', items: items.map(resent) };
   w.cfg.log.warn(
     { types: [...new Set(items.map((i) => i.type))], subtasks: items.length },
     'gave back subtasks this executor has no handler for',
   );
-  await w.topo.publisher.publishAllOrThrow([
-    { subject: w.topo.names.schedSubject(w.cfg.group), data: encode(batch) },
-  ]);
+  await w.topo.publisher.publishAllOrThrow(givenBackMessages(w.topo, w.cfg.group, items.map(resent)));
 }
 
 /** Redelivered (or re-sent) subtasks claim their delivery; only granted ones run. */

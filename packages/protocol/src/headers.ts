@@ -6,6 +6,11 @@ export const Header = {
   TaskType: 'Jetsched-Task-Type',
   /** Number of items (tasks or subtasks) a hand-off, work or outcome message carries. */
   Items: 'Jetsched-Items',
+  /**
+   * On a ready-queue message: the subtasks it holds, as far as known when it was written (a task of
+   * a custom split counts as one). The releaser weighs queues by it before it reads them.
+   */
+  Subtasks: 'Jetsched-Subtasks',
   /** On a task record write: the state, tenant and type it is written with (read by the list index). */
   State: 'Jetsched-State',
   Tenant: 'Jetsched-Tenant',

@@ -44,7 +44,8 @@ export interface Names {
   };
   readonly queueGroups: { readonly coordinator: string };
   readonly streams: {
-    readonly sched: string;
+    /** The ready queue: tasks and subtasks that may run, by group, priority, fairness key and type. */
+    readonly ready: string;
     readonly work: string;
     readonly outcomes: string;
     readonly stops: string;
@@ -52,8 +53,6 @@ export interface Names {
     readonly dlq: string;
   };
   readonly consumers: {
-    readonly scheduler: string;
-    readonly parked: string;
     readonly coordinatorOutcomes: string;
     /** Durable consumer shared by every executor of one handler profile in a group. */
     executor(group: string, profile: string): string;
@@ -71,12 +70,19 @@ export interface Names {
     readonly config: string;
     /** Object store for claim-checked payloads too large to send inline. */
     readonly payloads: string;
+    /** Each group's release state (key `<group>`): the lease, the cursors and the last round's intent. */
+    readonly release: string;
   };
-  /** Hand-offs of tasks (and given-back items) to the schedulers. */
-  schedSubject(group: string): string;
-  /** Work that no executor of the group can run yet. */
-  parkedSubject(group: string): string;
+  /**
+   * The ready-queue subject of work that may run: `<p>.ready.<group>.<priority>.<fairnessKey>.<type>`.
+   * Hand-offs of tasks and subtasks given back go here.
+   */
+  readySubject(group: string, priority: number, fairnessKey: string, type: string): string;
+  /** Every ready subject of one group. */
+  readyGroupFilter(group: string): string;
   workSubject(group: string, profile: string): string;
+  /** Executors tell the group's releaser (core NATS) which subtasks they finished: its credit. */
+  creditSubject(group: string): string;
   outcomeSubject(group: string): string;
   stopSubject(taskId: string): string;
   /** Executors confirm here (core NATS) that they know a task is stopped. */
@@ -96,10 +102,7 @@ export interface Names {
   /** The KV subject of a task's result envelope, beside its task record in the tasks bucket. */
   resultSubject(taskId: string): string;
   readonly subjects: {
-    readonly schedAll: string;
-    /** Hand-offs of every group. */
-    readonly schedGroups: string;
-    readonly parkedAll: string;
+    readonly readyAll: string;
     readonly workAll: string;
     readonly outcomesAll: string;
     /** Outcomes of every group. */
@@ -144,7 +147,7 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
     },
     queueGroups: { coordinator: `${p}-coordinator` },
     streams: {
-      sched: `${P}_SCHED`,
+      ready: `${P}_READY`,
       work: `${P}_WORK`,
       outcomes: `${P}_OUTCOMES`,
       stops: `${P}_STOPS`,
@@ -152,8 +155,6 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
       dlq: `${P}_DLQ`,
     },
     consumers: {
-      scheduler: `${p}-scheduler`,
-      parked: `${p}-parked`,
       coordinatorOutcomes: `${p}-coordinator`,
       executor: (group, profile) => `${p}-exec-${group}-${profile}`,
       executorPrefix: (group) => `${p}-exec-${group}-`,
@@ -164,10 +165,13 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
       executors: `${P}_executors`,
       config: `${P}_config`,
       payloads: `${P}_payloads`,
+      release: `${P}_release`,
     },
-    schedSubject: (group) => `${p}.sched.${group}`,
-    parkedSubject: (group) => `${p}.parked.${group}`,
+    readySubject: (group, priority, fairnessKey, type) =>
+      `${p}.ready.${group}.${priority}.${fairnessKey}.${type}`,
+    readyGroupFilter: (group) => `${p}.ready.${group}.>`,
     workSubject: (group, profile) => `${p}.work.${group}.${profile}`,
+    creditSubject: (group) => `${p}.credit.${group}`,
     outcomeSubject: (group) => `${p}.outcomes.${group}`,
     stopSubject: (taskId) => `${p}.stops.${taskId}`,
     stoppedSubject: (taskId) => `${p}.stopped.${taskId}`,
@@ -181,9 +185,7 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
     resultKey: (taskId) => `${taskId}.${RESULT_KEY}`,
     resultSubject: (taskId) => `$KV.${tasksBucket}.${taskId}.${RESULT_KEY}`,
     subjects: {
-      schedAll: `${p}.sched.>`,
-      schedGroups: `${p}.sched.*`,
-      parkedAll: `${p}.parked.>`,
+      readyAll: `${p}.ready.>`,
       workAll: `${p}.work.>`,
       outcomesAll: `${p}.outcomes.>`,
       outcomesGroups: `${p}.outcomes.*`,

@@ -40,6 +40,8 @@ export const MAX_SUBTASKS_LIMIT = 1_000_000;
 const subtaskTotal = { type: 'integer', minimum: 1, maximum: MAX_SUBTASKS_LIMIT } as const;
 const subtaskIndex = { type: 'integer', minimum: 0, maximum: MAX_SUBTASKS_LIMIT - 1 } as const;
 const subtasksPerMessage = { type: 'integer', minimum: 1, maximum: MAX_SUBTASKS_PER_MESSAGE } as const;
+/** Task priority: 0-9, 9 runs first. */
+const priority = { type: 'integer', minimum: 0, maximum: 9 } as const;
 
 /** Embedded inline wherever a message carries an error (a schema with an `$id` may appear only once). */
 const errorRecord = {
@@ -125,8 +127,9 @@ const submitRequest = {
     payload: {},
     payloadRef,
     group: token,
-    priority: { type: 'integer', minimum: 0, maximum: 9 },
+    priority,
     tenant: token,
+    fairnessKey: token,
     idempotencyKey: { type: 'string', minLength: 1, maxLength: 256 },
     split,
     aggregate,
@@ -259,8 +262,9 @@ const taskRecord = {
     id,
     type: token,
     group: token,
-    priority: { type: 'integer', minimum: 0, maximum: 9 },
+    priority,
     tenant: token,
+    fairnessKey: token,
     idempotencyKey: { type: 'string' },
     split,
     aggregate,
@@ -356,10 +360,8 @@ const topologyManifest = {
     dlqRetentionMs: posInt,
     consumers: {
       type: 'object',
-      required: ['sched', 'parked', 'work', 'outcomes'],
+      required: ['work', 'outcomes'],
       properties: {
-        sched: consumerSettings,
-        parked: consumerSettings,
         work: consumerSettings,
         outcomes: consumerSettings,
       },
@@ -380,6 +382,9 @@ const workItem = {
     total: subtaskTotal,
     attempt: posInt,
     resends: nonNegInt,
+    priority,
+    tenant: token,
+    fairnessKey: token,
     input: {},
     timeoutMs: posInt,
   },
@@ -493,6 +498,81 @@ const startedNotice = {
   },
 } as const;
 
+const creditNotice = {
+  $id: 'credit-notice',
+  type: 'object',
+  required: ['v', 'kind', 'executor', 'profile', 'items'],
+  properties: {
+    v: version,
+    kind: { const: 'credit' },
+    executor: { type: 'string' },
+    profile: token,
+    items: {
+      type: 'array',
+      maxItems: MAX_ITEMS_PER_MESSAGE,
+      items: {
+        type: 'object',
+        required: ['taskId', 'index'],
+        properties: { taskId: id, index: subtaskIndex },
+      },
+    },
+  },
+} as const;
+
+const readyPart = {
+  type: 'array',
+  minItems: 5,
+  maxItems: 5,
+  items: [{ type: 'string' }, posInt, nonNegInt, nonNegInt, nonNegInt],
+} as const;
+
+const releaseState = {
+  $id: 'release-state',
+  type: 'object',
+  required: ['v', 'group', 'holder', 'epoch', 'expiresAt', 'cursors'],
+  properties: {
+    v: version,
+    group: token,
+    holder: { type: 'string' },
+    epoch: nonNegInt,
+    expiresAt: millis,
+    cursors: {
+      type: 'object',
+      additionalProperties: {
+        type: 'array',
+        minItems: 3,
+        maxItems: 3,
+        items: [posInt, nonNegInt, nonNegInt],
+      },
+    },
+    intent: {
+      type: 'object',
+      required: ['msgs'],
+      properties: {
+        msgs: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['id', 'subject', 'parts'],
+            properties: {
+              id: { type: 'string' },
+              subject: { type: 'string' },
+              parts: { type: 'array', items: readyPart },
+            },
+          },
+        },
+      },
+    },
+    rates: {
+      type: 'object',
+      additionalProperties: {
+        type: 'array',
+        items: { type: 'array', minItems: 2, maxItems: 2, items: [{ type: 'integer' }, nonNegInt] },
+      },
+    },
+  },
+} as const;
+
 const progressMessage = {
   $id: 'progress-message',
   type: 'object',
@@ -553,6 +633,8 @@ export const schemas = {
   'stop-notice': stopNotice,
   'started-notice': startedNotice,
   'progress-message': progressMessage,
+  'credit-notice': creditNotice,
+  'release-state': releaseState,
   'index-page': indexPage,
   'api-reply': apiReply,
 } as const;

@@ -54,6 +54,7 @@ export function createTask(t: NewTask): TaskRecord {
     createdAt: t.now,
     updatedAt: t.now,
   };
+  if (req.fairnessKey !== undefined) rec.fairnessKey = req.fairnessKey;
   if (req.idempotencyKey !== undefined) rec.idempotencyKey = req.idempotencyKey;
   if (req.timeoutMs !== undefined) rec.timeoutMs = req.timeoutMs;
   if (req.subtasksPerMessage !== undefined) rec.subtasksPerMessage = req.subtasksPerMessage;

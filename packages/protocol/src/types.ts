@@ -46,8 +46,14 @@ export interface SubmitRequest {
   payload?: unknown;
   payloadRef?: PayloadRef;
   group?: string;
+  /** 0-9; 9 runs first. @defaultValue 5 */
   priority?: number;
   tenant?: string;
+  /**
+   * What release is fair across within a priority (weighted round-robin), e.g. a customer id.
+   * @defaultValue the tenant
+   */
+  fairnessKey?: string;
   idempotencyKey?: string;
   split?: SplitSpec;
   aggregate?: AggregateSpec;
@@ -120,6 +126,8 @@ export interface TaskRecord {
   group: string;
   priority: number;
   tenant: string;
+  /** Absent: the tenant. */
+  fairnessKey?: string;
   idempotencyKey?: string;
   split: SplitSpec;
   aggregate: AggregateSpec;
@@ -138,6 +146,11 @@ export interface TaskRecord {
   cancelReason?: string;
   /** True once a result is stored in the results bucket under the task id. */
   hasResult?: boolean;
+}
+
+/** What release is fair across for a task: its fairness key, else its tenant. */
+export function fairnessKeyOf(rec: Pick<TaskRecord, 'fairnessKey' | 'tenant'>): string {
+  return rec.fairnessKey ?? rec.tenant;
 }
 
 /**
@@ -195,9 +208,10 @@ export interface SchedTask {
 }
 
 /**
- * Coordinator -> schedulers on `<prefix>.sched.<group>`: tasks to split and release. Also used for
- * work items given back (`items`: an executor could not run them, or they were rescued from a
- * consumer nobody serves), and for parked work on `<prefix>.parked.<group>`.
+ * A ready-queue message, on `<prefix>.ready.<group>.<priority>.<fairnessKey>.<type>`: tasks handed
+ * to the schedulers by a coordinator (to be split and released), or subtasks given back (`items`:
+ * an executor could not run them, or they were taken off a profile with no executor left). All of
+ * one group, priority, fairness key and type: the subject says which.
  */
 export interface SchedBatch {
   v: number;
@@ -220,6 +234,10 @@ export interface WorkItem {
    * see {@link subtaskDelivery}. Absent: 0.
    */
   resends?: number;
+  /** The task's priority, tenant and fairness key: where the subtask goes back to when given back. */
+  priority?: number;
+  tenant?: string;
+  fairnessKey?: string;
   input: unknown;
   timeoutMs?: number;
 }
@@ -297,6 +315,19 @@ export interface StartedNotice {
   items: { taskId: string; index: number; attempt: number }[];
 }
 
+/**
+ * Executor -> the group's releaser (core NATS), on `<prefix>.credit.<group>`: subtasks it is done
+ * with (reported, skipped or given back), so their slots can be given out again. Lost notices are
+ * made good when the releaser counts what the work stream still holds.
+ */
+export interface CreditNotice {
+  v: number;
+  kind: 'credit';
+  executor: string;
+  profile: string;
+  items: { taskId: string; index: number }[];
+}
+
 /** Handler progress, on `<prefix>.progress.<taskId>` (core NATS, not stored). */
 export interface ProgressMessage {
   v: number;
@@ -353,7 +384,37 @@ export interface TopologyManifest {
   provisionedAt: number;
 }
 
-export type ConsumerRole = 'sched' | 'parked' | 'work' | 'outcomes';
+export type ConsumerRole = 'work' | 'outcomes';
+
+/**
+ * Where release stands in a ready subject: the message (its stream sequence), the position in it
+ * (its tasks, then its given-back subtasks, in order) and, within a task, the next subtask index.
+ */
+export type ReadyCursor = [seq: number, pos: number, sub: number];
+
+/** Subtasks `[from, to)` of the task (or given-back subtask) at position `pos` of a ready message. */
+export type ReadyPart = [subject: string, seq: number, pos: number, from: number, to: number];
+
+/**
+ * A group's release state, in the release bucket under `<group>`, JSON, changed only by compare-and-
+ * set: who releases for the group and until when, where each ready subject's release stands, and the
+ * last round's intent (the work messages it publishes, with their dedupe ids), which a successor
+ * publishes again before it goes on.
+ */
+export interface ReleaseState {
+  v: number;
+  group: string;
+  holder: string;
+  /** Incremented on every takeover. */
+  epoch: number;
+  /** When the lease runs out unless renewed (ms). */
+  expiresAt: number;
+  /** Subjects whose head is released in part, or in full and not purged yet. */
+  cursors: Record<string, ReadyCursor>;
+  intent?: { msgs: { id: string; subject: string; parts: ReadyPart[] }[] };
+  /** Rate-limit windows by limit key: `[sliceStart, count][]`. */
+  rates?: Record<string, [number, number][]>;
+}
 
 // ---- internal requests --------------------------------------------------------------------------
 

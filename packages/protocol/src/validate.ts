@@ -9,12 +9,14 @@ import type {
   ApiReply,
   CancelRequest,
   ClaimRequest,
+  CreditNotice,
   ExecutorAdvert,
   GetRequest,
   IndexPage,
   ListRequest,
   OutcomeBatch,
   ProgressMessage,
+  ReleaseState,
   ResultEnvelope,
   SchedBatch,
   StartedNotice,
@@ -51,6 +53,8 @@ export interface SchemaTypes {
   'stop-notice': StopNotice;
   'started-notice': StartedNotice;
   'progress-message': ProgressMessage;
+  'credit-notice': CreditNotice;
+  'release-state': ReleaseState;
   'index-page': IndexPage;
   'api-reply': ApiReply<Record<string, unknown>>;
 }

@@ -68,3 +68,4 @@ export { positiveInt, nonNegativeInt } from './option-checks.js';
 export { ActorBase, compileActorConfig, type ActorConfig, type ActorOptions } from './actor-base.js';
 export { GroupCommit } from './group-commit.js';
 export { Signer, SIGNATURE_HEADER, SIGNING_KEYS_KEY, type SigningKey, type SigningKeys } from './signing.js';
+export { givenBackMessages } from './ready.js';

@@ -10,9 +10,13 @@ import { KvWatchInclude, type KvEntry } from '@nats-io/kv';
 import type { Logger } from 'pino';
 import { decodeJson, encodeJson, validate, WIRE_VERSION, type ExecutorAdvert } from '@jetsched/protocol';
 import type { Topology } from './topology.js';
+import { retryTransient } from './transient.js';
 
 /** How often an executor renews its advert. @defaultValue 2 s */
 export const DEFAULT_HEARTBEAT_MS = 2_000;
+
+/** Most adverts read in one request (the server's limit for a batched read). */
+const MAX_ADVERTS = 1024;
 
 /** An advert counts as live for this many heartbeats after it was written. */
 const LIVE_HEARTBEATS = 3;
@@ -26,6 +30,8 @@ export class ExecutorRegistry {
   readonly #adverts = new Map<string, ExecutorAdvert>();
   readonly #listeners: (() => void)[] = [];
   #stop: (() => void) | undefined;
+  #refresher: NodeJS.Timeout | undefined;
+  #closed = false;
 
   private constructor(
     private readonly topo: Topology,
@@ -57,11 +63,14 @@ export class ExecutorRegistry {
   }
 
   close(): void {
+    this.#closed = true;
     this.#stop?.();
+    clearInterval(this.#refresher);
   }
 
   async #start(): Promise<void> {
-    // follow changes first, then load what is there: nothing written in between is missed
+    // follow changes as they come (prompt), and read every advert now and every heartbeat (a watch
+    // can stall unnoticed when the server it was bound to dies; a read cannot)
     const iter = await this.topo.kv.executors.watch({ key: '>', include: KvWatchInclude.UpdatesOnly });
     this.#stop = () => iter.stop();
     void (async () => {
@@ -71,15 +80,60 @@ export class ExecutorRegistry {
           for (const fn of this.#listeners) fn();
         }
       } catch (err) {
-        this.log.error({ err }, 'executor registry watch failed');
+        if (!this.#closed)
+          this.log.warn({ err }, 'executor registry watch ended; reading adverts every heartbeat');
       }
     })();
-    const keys = [];
-    for await (const k of await this.topo.kv.executors.keys()) keys.push(k);
-    for (const key of keys) {
-      const e = await this.topo.kv.executors.get(key);
-      if (e && !this.#adverts.has(key)) this.#apply(e);
+    await this.#refresh();
+    this.#refresher = setInterval(() => {
+      this.#refresh().catch((err: unknown) => this.log.debug({ err }, 'could not read the executor adverts'));
+    }, DEFAULT_HEARTBEAT_MS);
+    this.#refresher.unref();
+  }
+
+  /** Reads the last advert of every executor in one request, and forgets those that are gone. */
+  async #refresh(): Promise<void> {
+    const bucket = this.topo.names.buckets.executors;
+    const seen = new Map<string, ExecutorAdvert>();
+    const msgs = await retryTransient(async () => {
+      const out: { subject: string; data: Uint8Array; op: string | undefined }[] = [];
+      try {
+        const it = await this.topo.jsm.direct.getLastMessagesFor(`KV_${bucket}`, {
+          multi_last: [`$KV.${bucket}.>`],
+          batch: MAX_ADVERTS,
+        });
+        for await (const m of it)
+          out.push({ subject: m.subject, data: m.data, op: m.header.get('KV-Operation') });
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== 404) throw err;
+      }
+      return out;
+    });
+    for (const m of msgs) {
+      if (m.op || m.data.length === 0) continue;
+      try {
+        seen.set(m.subject.slice(`$KV.${bucket}.`.length), validate('executor-advert', decodeJson(m.data)));
+      } catch (err) {
+        this.log.warn({ err, subject: m.subject }, 'ignored an unreadable executor advert');
+      }
     }
+    let changed = false;
+    for (const [key, a] of seen) {
+      const cur = this.#adverts.get(key);
+      if (!cur || cur.at < a.at) {
+        this.#adverts.set(key, a);
+        changed = true;
+      }
+    }
+    // gone from the bucket (expired, or deleted on close); with more adverts than one read returns,
+    // expiry is left to liveness alone
+    for (const key of msgs.length >= MAX_ADVERTS ? [] : [...this.#adverts.keys()]) {
+      if (!seen.has(key)) {
+        this.#adverts.delete(key);
+        changed = true;
+      }
+    }
+    if (changed) for (const fn of this.#listeners) fn();
   }
 
   #apply(e: KvEntry): void {

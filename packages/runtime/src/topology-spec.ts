@@ -27,7 +27,7 @@ import {
  * results moved into the tasks bucket, beside the records that guard them (no subtasks and results
  * buckets); the tasks bucket republishes record keys only.
  */
-export const TOPOLOGY_LAYOUT = 3;
+export const TOPOLOGY_LAYOUT = 4;
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -48,8 +48,6 @@ export const EXECUTOR_ADVERT_TTL_MS = 60_000;
 
 /** Each shared consumer's ack wait, deliveries and in-flight cap, unless provisioned otherwise. */
 export const DEFAULT_CONSUMERS: Readonly<TopologyManifest['consumers']> = Object.freeze({
-  sched: { ackWaitMs: 60_000, maxDeliver: 5, maxAckPending: 1_000 },
-  parked: { ackWaitMs: 60_000, maxDeliver: 5, maxAckPending: 1_000 },
   work: { ackWaitMs: 30_000, maxDeliver: 5, maxAckPending: 10_000 },
   outcomes: { ackWaitMs: 60_000, maxDeliver: 10, maxAckPending: 20_000 },
 });
@@ -126,8 +124,18 @@ export function streamSpecs(n: Names, m: TopologyManifest): StreamSpec[] {
     ...extra,
   });
   return [
-    { ...base, ...workQueue, name: n.streams.sched, subjects: [n.subjects.schedAll, n.subjects.parkedAll] },
-    { ...base, ...workQueue, name: n.streams.work, subjects: [n.subjects.workAll] },
+    // the ready queue: read by subject (direct gets) by each group's releaser, which purges what it
+    // has released; nothing consumes it, so it is a limits stream (ADR 0018)
+    {
+      ...base,
+      ...dedupe,
+      ...limits(m.taskRetentionMs),
+      name: n.streams.ready,
+      subjects: [n.subjects.readyAll],
+      allow_direct: true,
+    },
+    // direct gets let a group's releaser count what is in flight (the work stream holds it all)
+    { ...base, ...workQueue, name: n.streams.work, subjects: [n.subjects.workAll], allow_direct: true },
     { ...base, ...workQueue, name: n.streams.outcomes, subjects: [n.subjects.outcomesAll] },
     {
       ...base,
@@ -157,6 +165,7 @@ export function streamSpecs(n: Names, m: TopologyManifest): StreamSpec[] {
     kv(n.buckets.idempotency, m.taskRetentionMs),
     kv(n.buckets.executors, EXECUTOR_ADVERT_TTL_MS),
     kv(n.buckets.config, undefined),
+    kv(n.buckets.release, undefined),
     // the object store of claim-checked payloads and large results, in the layout nats.js opens
     {
       ...base,
@@ -189,8 +198,6 @@ export function consumerSpecs(
     },
   });
   return [
-    { stream: n.streams.sched, ...c('sched', n.consumers.scheduler, `${n.prefix}.sched.*`) },
-    { stream: n.streams.sched, ...c('parked', n.consumers.parked, n.subjects.parkedAll) },
     {
       stream: n.streams.outcomes,
       ...c('outcomes', n.consumers.coordinatorOutcomes, `${n.prefix}.outcomes.*`),

@@ -43,6 +43,8 @@ export interface Topology {
     readonly idempotency: KV;
     readonly executors: KV;
     readonly config: KV;
+    /** Each group's release state (ADR 0018). */
+    readonly release: KV;
   };
   /** Windowed publishes with acks, shared by everything the role writes. */
   readonly publisher: Publisher;
@@ -151,11 +153,12 @@ export async function bindTopology(nc: NatsConnection, prefix: string = DEFAULT_
   }
   const kvm = new Kvm(js);
   const open = (b: string): Promise<KV> => kvm.open(b);
-  const [tasks, idempotency, executors, config] = await Promise.all([
+  const [tasks, idempotency, executors, config, release] = await Promise.all([
     open(n.buckets.tasks),
     open(n.buckets.idempotency),
     open(n.buckets.executors),
     open(n.buckets.config),
+    open(n.buckets.release),
   ]);
   const keys = await retryTransient(() => config.get(SIGNING_KEYS_KEY), 20);
   if (!keys || keys.operation !== 'PUT') {
@@ -172,7 +175,7 @@ export async function bindTopology(nc: NatsConnection, prefix: string = DEFAULT_
     manifest,
     js,
     jsm,
-    kv: { tasks, idempotency, executors, config },
+    kv: { tasks, idempotency, executors, config, release },
     publisher: new Publisher(nc),
     signer,
     payloads: () => (payloads ??= new Objm(js).open(n.buckets.payloads)),

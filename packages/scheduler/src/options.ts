@@ -1,6 +1,13 @@
 /** Scheduler options: user options -> defaults -> validated, frozen config. */
 import { DEFAULT_MAX_SUBTASKS, MAX_SUBTASKS_PER_MESSAGE } from '@jetsched/protocol';
-import { compileActorConfig, positiveInt, type ActorConfig, type ActorOptions } from '@jetsched/runtime';
+import {
+  compileActorConfig,
+  nonNegativeInt,
+  positiveInt,
+  type ActorConfig,
+  type ActorOptions,
+} from '@jetsched/runtime';
+import { DEFAULT_LEASE_MS } from './release-lease.js';
 import { nanoid } from 'nanoid';
 
 /**
@@ -20,15 +27,17 @@ export interface SplitterContext {
 
 /** How long a custom splitter may take before its task fails. @defaultValue 60 s */
 export const DEFAULT_SPLIT_TIMEOUT_MS = 60_000;
-/** Hand-off messages processed at once. @defaultValue 64 */
-export const DEFAULT_HANDOFF_BATCH = 64;
 /** How often the scheduler looks for work left on consumers of executors that are gone. @defaultValue 5 s */
 export const DEFAULT_RESCUE_INTERVAL_MS = 5_000;
+/** Aging step of priorities: a wait this long counts as one priority level more. @defaultValue 10 s */
+export const DEFAULT_AGING_MS = 10_000;
 /**
- * How often parked work is taken back anyway while some waits and some executor is live (besides
- * whenever a type becomes served that was not). @defaultValue 1 minute
+ * Subtasks released beyond a profile's free slots, as a share of its capacity, so that executors do
+ * not idle while the next round is on its way. @defaultValue 0.25
  */
-export const DEFAULT_PARKED_RECHECK_MS = 60_000;
+export const DEFAULT_PREFETCH = 0.25;
+/** @defaultValue 30 */
+export const DEFAULT_SPLIT_ATTEMPTS = 30;
 
 export interface SchedulerOptions extends ActorOptions {
   splitters?: Record<string, Splitter>;
@@ -38,12 +47,20 @@ export interface SchedulerOptions extends ActorOptions {
   splitTimeoutMs?: number;
   /** Most subtasks one work message carries, whatever the backlog. @defaultValue 1,000 */
   maxItemsPerMessage?: number;
-  /** @defaultValue {@link DEFAULT_HANDOFF_BATCH} */
-  handoffBatch?: number;
   /** @defaultValue {@link DEFAULT_RESCUE_INTERVAL_MS} */
   rescueIntervalMs?: number;
-  /** @defaultValue {@link DEFAULT_PARKED_RECHECK_MS} */
-  parkedRecheckMs?: number;
+  /** @defaultValue {@link DEFAULT_AGING_MS}; 0 turns aging off */
+  agingMs?: number;
+  /** @defaultValue {@link DEFAULT_PREFETCH} */
+  prefetch?: number;
+  /** How long a group's release lease lasts unless renewed. @defaultValue {@link DEFAULT_LEASE_MS} */
+  leaseMs?: number;
+  /**
+   * Attempts at splitting a task whose splitter asks to be retried (a retryable error), about a
+   * second apart, before the task fails with SPLIT_FAILED and is dead-lettered.
+   * @defaultValue {@link DEFAULT_SPLIT_ATTEMPTS}
+   */
+  splitAttempts?: number;
 }
 
 export interface SchedulerConfig extends ActorConfig {
@@ -51,9 +68,11 @@ export interface SchedulerConfig extends ActorConfig {
   readonly maxSubtasks: number;
   readonly splitTimeoutMs: number;
   readonly maxItemsPerMessage: number;
-  readonly handoffBatch: number;
   readonly rescueIntervalMs: number;
-  readonly parkedRecheckMs: number;
+  readonly agingMs: number;
+  readonly prefetch: number;
+  readonly leaseMs: number;
+  readonly splitAttempts: number;
 }
 
 export function compileSchedulerOptions(o: SchedulerOptions): SchedulerConfig {
@@ -67,8 +86,16 @@ export function compileSchedulerOptions(o: SchedulerOptions): SchedulerConfig {
     maxSubtasks: positiveInt('maxSubtasks', o.maxSubtasks ?? DEFAULT_MAX_SUBTASKS),
     splitTimeoutMs: positiveInt('splitTimeoutMs', o.splitTimeoutMs ?? DEFAULT_SPLIT_TIMEOUT_MS),
     maxItemsPerMessage: maxItems,
-    handoffBatch: positiveInt('handoffBatch', o.handoffBatch ?? DEFAULT_HANDOFF_BATCH),
     rescueIntervalMs: positiveInt('rescueIntervalMs', o.rescueIntervalMs ?? DEFAULT_RESCUE_INTERVAL_MS),
-    parkedRecheckMs: positiveInt('parkedRecheckMs', o.parkedRecheckMs ?? DEFAULT_PARKED_RECHECK_MS),
+    agingMs: nonNegativeInt('agingMs', o.agingMs ?? DEFAULT_AGING_MS),
+    prefetch: ratio('prefetch', o.prefetch ?? DEFAULT_PREFETCH),
+    leaseMs: positiveInt('leaseMs', o.leaseMs ?? DEFAULT_LEASE_MS),
+    splitAttempts: positiveInt('splitAttempts', o.splitAttempts ?? DEFAULT_SPLIT_ATTEMPTS),
   });
+}
+
+function ratio(name: string, v: number): number {
+  if (!Number.isFinite(v) || v < 0 || v > 10)
+    throw new Error(`${name} must be a number from 0 to 10, got ${v}`);
+  return v;
 }

@@ -1,29 +1,42 @@
 /**
- * The scheduler actor: takes hand-offs from the sched stream (one durable consumer shared by every
- * scheduler), splits tasks, routes their subtasks to the executor profiles that serve their types,
- * and releases them in work messages packed by the backlog (./dispatch.ts). It keeps a live view of
- * the executors (their adverts), parks work nobody serves and rescues work left on consumers of
- * executors that are gone (./parking.ts). It writes no task record: what it learns (a failed split)
- * it tells the coordinators on the outcomes stream.
+ * The scheduler actor: decides when, in what order and where work runs (ADR 0018). Any number run
+ * at once; for each executor group exactly one of them releases at a time, holding the group's
+ * release lease (./release-lease.ts), and the others wait to take it over. The holder turns the
+ * group's ready queue into work messages as the group's executors have room (./releaser.ts), and
+ * moves work off handler profiles that have no executor left (./rescue.ts).
+ *
+ * It writes no task record: what it learns (a split that failed) it tells the coordinators on the
+ * outcomes stream.
  */
 import {
   ActorBase,
-  consumeInBatches,
   ExecutorRegistry,
   StopGate,
   TaskStore,
   type Actor,
   type Topology,
 } from '@jetsched/runtime';
-import { Dispatcher } from './dispatch.js';
-import { HandoffHandler } from './handoffs.js';
 import { compileSchedulerOptions, type SchedulerConfig, type SchedulerOptions } from './options.js';
-import { Parking } from './parking.js';
-import { Router } from './router.js';
+import { ReleaseLease } from './release-lease.js';
+import { GroupReleaser } from './releaser.js';
+import { rescueGroup } from './rescue.js';
 
-export type Scheduler = Actor;
+/** How often a scheduler looks for group leases to take (besides when executors come and go). */
+const ACQUIRE_EVERY_MS = 1_000;
+
+export interface Scheduler extends Actor {
+  /** The groups this scheduler releases for now. */
+  readonly groups: string[];
+}
 
 class SchedulerImpl extends ActorBase<SchedulerConfig> implements Scheduler {
+  readonly #releasers = new Map<string, GroupReleaser>();
+  readonly #acquiring = new Set<string>();
+
+  get groups(): string[] {
+    return [...this.#releasers.keys()];
+  }
+
   protected async run(topo: Topology): Promise<void> {
     const cfg = this.cfg;
     const registry = await ExecutorRegistry.watch(topo, cfg.log);
@@ -31,30 +44,61 @@ class SchedulerImpl extends ActorBase<SchedulerConfig> implements Scheduler {
     const gate = await StopGate.open(topo, cfg.log);
     this.life.onClose('stop-gate', () => gate.close());
     const store = new TaskStore(topo);
-    const dispatcher = new Dispatcher(topo, store, new Router(registry), gate, cfg);
-    const handoffs = new HandoffHandler(topo, store, dispatcher, cfg);
-    const parking = new Parking(topo, registry, dispatcher, handoffs, cfg.log, cfg.id, cfg.parkedRecheckMs);
-    registry.onChange(() => parking.onExecutorsChanged());
-    parking.onExecutorsChanged();
+    let closing = false;
 
-    const settings = topo.manifest.consumers.sched;
-    const consumer = await topo.js.consumers.get(topo.names.streams.sched, topo.names.consumers.scheduler);
-    const handoffConsumer = await consumeInBatches(consumer, {
-      maxBatch: cfg.handoffBatch,
-      log: cfg.log,
-      handle: (batch) => handoffs.handle(batch, settings),
-    });
-    this.life.onClose('hand-offs', () => handoffConsumer.stop());
-
-    // one round at a time: a round that takes longer than the interval is not stacked
-    let round: Promise<void> | undefined;
+    const acquire = (): void => {
+      if (closing) return;
+      // a group is worth releasing for while some executor of it is live
+      const groups = new Set(registry.live().map((a) => a.group));
+      for (const group of groups) {
+        if (this.#releasers.has(group) || this.#acquiring.has(group)) continue;
+        this.#acquiring.add(group);
+        void this.#tryAcquire(topo, store, registry, gate, group)
+          .catch((err: unknown) => cfg.log.warn({ err, group }, 'could not take a release lease'))
+          .finally(() => this.#acquiring.delete(group));
+      }
+      for (const r of this.#releasers.values()) r.kick();
+    };
+    registry.onChange(acquire);
+    const timer = setInterval(acquire, ACQUIRE_EVERY_MS);
     const rescue = setInterval(() => {
-      round ??= parking
-        .tick()
-        .catch((err: unknown) => cfg.log.warn({ err }, 'rescue round failed'))
-        .finally(() => (round = undefined));
+      for (const group of this.#releasers.keys()) {
+        rescueGroup(topo, registry, group, cfg.id, cfg.log).catch((err: unknown) =>
+          cfg.log.warn({ err, group }, 'rescue round failed'),
+        );
+      }
     }, cfg.rescueIntervalMs);
-    this.life.onClose('rescue', () => clearInterval(rescue));
+    this.life.onClose('releasers', async () => {
+      closing = true;
+      clearInterval(timer);
+      clearInterval(rescue);
+      // let the leases go, so that another scheduler takes over at once rather than after they expire
+      await Promise.all([...this.#releasers.values()].map((r) => r.close({ release: true })));
+      this.#releasers.clear();
+    });
+    acquire();
+  }
+
+  async #tryAcquire(
+    topo: Topology,
+    store: TaskStore,
+    registry: ExecutorRegistry,
+    gate: StopGate,
+    group: string,
+  ): Promise<void> {
+    const lease = await ReleaseLease.acquire(topo, group, this.cfg.id, this.cfg.leaseMs);
+    if (!lease) return;
+    const releaser = new GroupReleaser(topo, store, this.cfg, registry, gate, lease, () =>
+      this.#releasers.delete(group),
+    );
+    this.#releasers.set(group, releaser);
+    try {
+      await releaser.start();
+    } catch (err) {
+      this.#releasers.delete(group);
+      await releaser.close({ release: true });
+      throw err;
+    }
   }
 }
 

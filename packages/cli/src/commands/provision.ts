@@ -12,10 +12,8 @@ export const provisionOptions = {
   'task-retention-ms': { type: 'string' },
   'stop-retention-ms': { type: 'string' },
   'dlq-retention-ms': { type: 'string' },
-  'sched-ack-wait-ms': { type: 'string' },
   'work-ack-wait-ms': { type: 'string' },
   'outcomes-ack-wait-ms': { type: 'string' },
-  'sched-max-deliver': { type: 'string' },
   'work-max-deliver': { type: 'string' },
   'outcomes-max-deliver': { type: 'string' },
   'work-max-ack-pending': { type: 'string' },
@@ -40,7 +38,7 @@ export function topologyFromFlags(
   set('stopRetentionMs', num('stop-retention-ms'));
   set('dlqRetentionMs', num('dlq-retention-ms'));
   const consumers: NonNullable<TopologyOptions['consumers']> = {};
-  for (const role of ['sched', 'work', 'outcomes'] as ConsumerRole[]) {
+  for (const role of ['work', 'outcomes'] as ConsumerRole[]) {
     const c: { ackWaitMs?: number; maxDeliver?: number; maxAckPending?: number } = {};
     const wait = num(`${role}-ack-wait-ms`);
     const deliver = num(`${role}-max-deliver`);
@@ -50,8 +48,6 @@ export function topologyFromFlags(
     if (pending !== undefined) c.maxAckPending = pending;
     if (Object.keys(c).length > 0) consumers[role] = c;
   }
-  // the parked work shares the hand-off settings
-  if (consumers.sched) consumers.parked = consumers.sched;
   if (Object.keys(consumers).length > 0) opts.consumers = consumers;
   return opts;
 }

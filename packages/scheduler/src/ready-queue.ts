@@ -1,0 +1,319 @@
+/**
+ * A group's ready queue as its releaser sees it: one queue per ready subject (priority, fairness
+ * key, type), each with its cursor, the head message loaded (split into subtasks) and a short list
+ * of the messages known behind it. Memory is bounded by the number of subjects, not by the depth of
+ * the queue: what lies beyond the short list is found again by subject (`next_by_subj` direct gets)
+ * when its turn comes.
+ *
+ * It learns of new messages from an ordered consumer on the group's ready subjects, started where
+ * the stream stood when the view opened; what was stored before is found through the stream's
+ * per-subject counts. Bodies are kept only for a queue's next head (so a lone task is released
+ * without a read), the rest only as sequence numbers.
+ */
+import { DeliverPolicy, type ConsumerMessages } from '@nats-io/jetstream';
+import { encode, Header, WIRE_VERSION, type ReadyCursor, type TaskFailure } from '@jetsched/protocol';
+import {
+  deadLetter,
+  SIGNATURE_HEADER,
+  retryTransient,
+  type Logger,
+  type TaskStore,
+  type Topology,
+} from '@jetsched/runtime';
+import type { SchedulerConfig } from './options.js';
+import { loadReadyMessage, RetryLater, type LoadedMessage, type RawReady } from './ready-message.js';
+
+/** Messages remembered behind a queue's head, at most. */
+const KNOWN_PER_QUEUE = 64;
+/** Messages read per direct get when a queue's next messages are not known. */
+const READ_AHEAD = 16;
+/** Delay before loading a head again after a retryable failure. */
+const LOAD_RETRY_MS = 1_000;
+
+interface Known {
+  seq: number;
+  subtasks: number;
+  at: number;
+  /** The body, kept only for the queue's next head. */
+  raw?: RawReady;
+}
+
+export class SubjectQueue {
+  readonly priority: number;
+  readonly fairnessKey: string;
+  readonly type: string;
+  /** The first subtask not released yet. `[0, 0, 0]`: from the subject's first message. */
+  cursor: ReadyCursor;
+  head: LoadedMessage | undefined;
+  readonly known: Known[] = [];
+  /** Messages may exist beyond `known` that are not listed there. */
+  more: boolean;
+  loading: Promise<void> | undefined;
+  retryAt = 0;
+
+  constructor(
+    readonly subject: string,
+    cursor: ReadyCursor | undefined,
+    more: boolean,
+  ) {
+    // `<p>.ready.<group>.<priority>.<fairnessKey>.<type>`
+    const parts = subject.split('.');
+    this.priority = Number(parts.at(-3));
+    this.fairnessKey = parts.at(-2) ?? '';
+    this.type = parts.at(-1) ?? '';
+    this.cursor = cursor ?? [0, 0, 0];
+    this.more = more;
+  }
+
+  /** Subtasks of the loaded head not released yet. */
+  get available(): number {
+    const h = this.head;
+    if (!h || h.seq !== this.cursor[0]) return 0;
+    let n = 0;
+    for (let pos = this.cursor[1]; pos < h.positions.length; pos++) {
+      const items = h.positions[pos]?.items.length ?? 0;
+      n += pos === this.cursor[1] ? Math.max(0, items - this.cursor[2]) : items;
+    }
+    return n;
+  }
+
+  /** An estimate of everything waiting: the head's rest and what is known behind it. */
+  get waiting(): number {
+    return (
+      this.available + this.known.reduce((s, k) => s + k.subtasks, 0) + (this.more ? KNOWN_PER_QUEUE : 0)
+    );
+  }
+
+  /** True when nothing is known to wait. */
+  get empty(): boolean {
+    return this.available === 0 && this.known.length === 0 && !this.more && !this.loading;
+  }
+
+  /** The head is released in full: move on to the next message. */
+  advance(): void {
+    if (!this.head) return;
+    this.cursor = [this.head.seq + 1, 0, 0];
+    this.head = undefined;
+  }
+
+  note(k: Known): void {
+    const last = this.known.at(-1)?.seq ?? this.head?.seq ?? this.cursor[0] - 1;
+    if (k.seq <= last) return;
+    if (this.known.length >= KNOWN_PER_QUEUE) {
+      this.more = true;
+      return;
+    }
+    // keep a body only for the one message that will be loaded next
+    const keep = this.known.length === 0 && !this.head && !this.more;
+    this.known.push(keep ? k : { seq: k.seq, subtasks: k.subtasks, at: k.at });
+  }
+}
+
+export class ReadyView {
+  readonly queues = new Map<string, SubjectQueue>();
+  /** Failed attempts to split a task whose splitter asked to be retried (a cache: a successor starts over). */
+  readonly #splitAttempts = new Map<string, number>();
+  #messages: ConsumerMessages | undefined;
+  #closed = false;
+
+  private constructor(
+    private readonly topo: Topology,
+    private readonly store: TaskStore,
+    private readonly cfg: SchedulerConfig,
+    readonly group: string,
+    private readonly log: Logger,
+    private readonly changed: () => void,
+    private readonly failed: (f: TaskFailure[]) => Promise<void>,
+  ) {}
+
+  /**
+   * Opens the view of `group`'s ready queue at `cursors` (from the release state): every subject
+   * with messages now, then everything stored from now on.
+   */
+  static async open(
+    topo: Topology,
+    store: TaskStore,
+    cfg: SchedulerConfig,
+    group: string,
+    cursors: Record<string, ReadyCursor>,
+    changed: () => void,
+    failed: (f: TaskFailure[]) => Promise<void>,
+  ): Promise<ReadyView> {
+    const v = new ReadyView(topo, store, cfg, group, cfg.log.child({ group }), changed, failed);
+    await v.#start(cursors);
+    return v;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#messages?.stop();
+  }
+
+  /**
+   * Looks at the stream's per-subject counts, in case the consumer missed something (it is a
+   * notification, not the truth): a subject with more messages than this view knows of is read
+   * again from its cursor.
+   */
+  async rescan(): Promise<void> {
+    const info = await this.topo.jsm.streams.info(this.topo.names.streams.ready, {
+      subjects_filter: this.topo.names.readyGroupFilter(this.group),
+    });
+    let grew = false;
+    for (const [subject, count] of Object.entries(info.state.subjects ?? {})) {
+      const q = this.queues.get(subject);
+      if (!q) {
+        if (count > 0) this.queues.set(subject, new SubjectQueue(subject, undefined, true));
+        grew = grew || count > 0;
+        continue;
+      }
+      const known = q.known.length + (q.head ? 1 : 0);
+      if (count > known && !q.more) {
+        q.more = true;
+        grew = true;
+      }
+    }
+    if (grew) this.changed();
+  }
+
+  /** Starts loading the head of every queue that has work behind it and no head. */
+  loadHeads(): void {
+    const now = Date.now();
+    for (const q of this.queues.values()) {
+      if (q.loading || q.retryAt > now) continue;
+      if (q.head && q.head.seq === q.cursor[0]) continue;
+      if (q.known.length === 0 && !q.more) continue;
+      q.loading = this.#loadHead(q)
+        .catch((err: unknown) => {
+          q.retryAt = Date.now() + LOAD_RETRY_MS;
+          if (err instanceof RetryLater) this.log.info({ taskId: err.taskId, err: err.error }, err.message);
+          else this.log.warn({ err, subject: q.subject }, 'could not load the head of a ready subject');
+        })
+        .finally(() => {
+          q.loading = undefined;
+          this.changed();
+        });
+    }
+  }
+
+  /** Drops queues that have nothing left and that `settled` says are done with (purged). */
+  prune(settled: (q: SubjectQueue) => boolean): void {
+    for (const [subject, q] of this.queues) if (q.empty && settled(q)) this.queues.delete(subject);
+  }
+
+  async #start(cursors: Record<string, ReadyCursor>): Promise<void> {
+    const stream = this.topo.names.streams.ready;
+    const filter = this.topo.names.readyGroupFilter(this.group);
+    const info = await retryTransient(() => this.topo.jsm.streams.info(stream, { subjects_filter: filter }));
+    for (const [subject, count] of Object.entries(info.state.subjects ?? {})) {
+      if (count > 0) this.queues.set(subject, new SubjectQueue(subject, cursors[subject], true));
+    }
+    const consumer = await this.topo.js.consumers.get(stream, {
+      filter_subjects: [filter],
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: info.state.last_seq + 1,
+    });
+    const messages = await consumer.consume();
+    this.#messages = messages;
+    void (async () => {
+      try {
+        for await (const m of messages) {
+          const q = this.#queue(m.subject, cursors);
+          q.note({
+            seq: m.seq,
+            subtasks: Math.max(1, Number(m.headers?.get(Header.Subtasks)) || 1),
+            at: Math.floor(m.info.timestampNanos / 1e6),
+            raw: {
+              subject: m.subject,
+              seq: m.seq,
+              at: Math.floor(m.info.timestampNanos / 1e6),
+              data: m.data,
+              trusted: this.topo.signer.verify(m.data, m.headers?.get(SIGNATURE_HEADER)),
+            },
+          });
+          this.changed();
+        }
+      } catch (err) {
+        if (!this.#closed) this.log.error({ err }, 'ready queue consumer failed');
+      }
+    })();
+  }
+
+  #queue(subject: string, cursors: Record<string, ReadyCursor>): SubjectQueue {
+    let q = this.queues.get(subject);
+    if (!q) {
+      q = new SubjectQueue(subject, cursors[subject], false);
+      this.queues.set(subject, q);
+    }
+    return q;
+  }
+
+  /** Finds and loads the message at the queue's cursor. */
+  async #loadHead(q: SubjectQueue): Promise<void> {
+    let raw = q.known[0]?.seq !== undefined && q.known[0].seq >= q.cursor[0] ? q.known[0].raw : undefined;
+    if (!raw) raw = await this.#readFrom(q);
+    if (!raw) return;
+    // the first known message is this one: it becomes the head
+    while (q.known.length > 0 && (q.known[0] as Known).seq <= raw.seq) q.known.shift();
+    if (q.cursor[0] < raw.seq) q.cursor = [raw.seq, 0, 0];
+    const { loaded, report } = await loadReadyMessage(this.topo, this.store, this.cfg, raw, (taskId) =>
+      this.#splitAttempt(taskId),
+    );
+    // dead letters first (whoever sees such a task failed finds its dead letter), then the
+    // coordinators hear of the tasks that cannot run, before the cursor can pass them
+    for (const g of report.givenUp) {
+      await deadLetter(
+        this.topo,
+        this.log,
+        'ready',
+        this.cfg.id,
+        {
+          subject: raw.subject,
+          data: encode({ v: WIRE_VERSION, kind: 'sched', tasks: [g.task] }),
+          deliveries: g.attempts,
+        },
+        g.error,
+      );
+    }
+    if (report.failures.length > 0) await this.failed(report.failures);
+    q.head = loaded;
+  }
+
+  /** Reads the next messages of a subject from the cursor on; returns the first, notes the rest. */
+  async #readFrom(q: SubjectQueue): Promise<RawReady | undefined> {
+    const out: RawReady[] = [];
+    try {
+      const it = await this.topo.jsm.direct.getBatch(this.topo.names.streams.ready, {
+        seq: Math.max(1, q.cursor[0]),
+        next_by_subj: q.subject,
+        batch: READ_AHEAD,
+      });
+      for await (const m of it) {
+        out.push({
+          subject: m.subject,
+          seq: m.seq,
+          at: m.timestamp ? Date.parse(m.timestamp) : Date.now(),
+          data: m.data,
+          trusted: this.topo.signer.verify(m.data, m.header?.get(SIGNATURE_HEADER)),
+        });
+      }
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 404) throw err;
+    }
+    q.known.length = 0;
+    q.more = out.length >= READ_AHEAD;
+    const [first, ...rest] = out;
+    for (const r of rest) q.known.push({ seq: r.seq, subtasks: 1, at: r.at });
+    return first;
+  }
+
+  /** Counts a failed split of a task that asked to be retried; gives it up after `splitAttempts`. */
+  #splitAttempt(taskId: string): { attempts: number; now: boolean } {
+    const attempts = (this.#splitAttempts.get(taskId) ?? 0) + 1;
+    if (attempts >= this.cfg.splitAttempts) {
+      this.#splitAttempts.delete(taskId);
+      return { attempts, now: true };
+    }
+    this.#splitAttempts.set(taskId, attempts);
+    return { attempts, now: false };
+  }
+}
