@@ -51,8 +51,40 @@ interface Held {
 /** Reads per request when counting the work stream. */
 const COUNT_BATCH = 1_000;
 
+/**
+ * Finished subtasks per second, per profile, over the last second or so (an exponentially weighted
+ * average of 100 ms buckets).
+ */
+class Rate {
+  readonly #rates = new Map<string, { rate: number; bucket: number; n: number }>();
+  add(profile: string, n: number): void {
+    const r = this.#roll(profile);
+    r.n += n;
+  }
+  perSecond(profile: string): number {
+    return this.#roll(profile).rate;
+  }
+  #roll(profile: string): { rate: number; bucket: number; n: number } {
+    const bucket = Math.floor(Date.now() / 100);
+    let r = this.#rates.get(profile);
+    if (!r) this.#rates.set(profile, (r = { rate: 0, bucket, n: 0 }));
+    // fold in the buckets that ended since: each weighs a tenth
+    for (; r.bucket < bucket && r.bucket > bucket - 50; r.bucket++) {
+      r.rate = r.rate * 0.9 + r.n * 10 * 0.1;
+      r.n = 0;
+    }
+    if (r.bucket < bucket) {
+      r.bucket = bucket;
+      r.rate = 0;
+      r.n = 0;
+    }
+    return r;
+  }
+}
+
 export class InFlight {
   readonly #held = new Map<string, Held>();
+  readonly #rate = new Rate();
   readonly #byProfile = new Map<string, number>();
   readonly #byKey = new Map<string, number>();
   /** Refs released while a count was running: kept whatever the count found. */
@@ -97,7 +129,13 @@ export class InFlight {
     }
     const before = this.#held.size;
     this.finished(n.items);
+    this.#rate.add(n.profile, before - this.#held.size);
     return this.#held.size < before;
+  }
+
+  /** Subtasks a profile finishes per second, lately. */
+  rate(profile: string): number {
+    return this.#rate.perSecond(profile);
   }
 
   /**

@@ -44,6 +44,8 @@ export interface LoadedMessage {
   seq: number;
   /** When the message was stored (ms): how long its work has waited. */
   at: number;
+  /** Size of its body: what it costs to keep loaded. */
+  bytes: number;
   positions: Position[];
 }
 
@@ -53,6 +55,7 @@ export interface RawReady {
   seq: number;
   at: number;
   data: Uint8Array;
+  bytes: number;
   /** The coordinator's signature verified: the records inside may be used as they are. */
   trusted: boolean;
 }
@@ -99,7 +102,10 @@ export async function loadReadyMessage(
       { subject: raw.subject, data: raw.data },
       toErrorRecord(err, ErrorCode.BadRequest),
     );
-    return { loaded: { subject: raw.subject, seq: raw.seq, at: raw.at, positions: [] }, report };
+    return {
+      loaded: { subject: raw.subject, seq: raw.seq, at: raw.at, bytes: raw.bytes, positions: [] },
+      report,
+    };
   }
   const tasks = batch.tasks ?? [];
   const given = batch.items ?? [];
@@ -157,7 +163,7 @@ export async function loadReadyMessage(
       { code: ErrorCode.NotFound, message: `no task record ${unknown.join(', ')}`, retryable: false },
     );
   }
-  return { loaded: { subject: raw.subject, seq: raw.seq, at: raw.at, positions }, report };
+  return { loaded: { subject: raw.subject, seq: raw.seq, at: raw.at, bytes: raw.bytes, positions }, report };
 }
 
 /** Why a given-back subtask does not belong to its record, if it does not. */

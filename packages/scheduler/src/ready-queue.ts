@@ -23,10 +23,14 @@ import {
 import type { SchedulerConfig } from './options.js';
 import { loadReadyMessage, RetryLater, type LoadedMessage, type RawReady } from './ready-message.js';
 
-/** Messages remembered behind a queue's head, at most. */
-const KNOWN_PER_QUEUE = 64;
+/** Messages remembered (by sequence) behind what is loaded, at most. */
+const KNOWN_PER_QUEUE = 256;
+/** Messages of one subject loaded (split into subtasks) ahead of release, at most... */
+const LOOKAHEAD_MESSAGES = 64;
+/** ...and their bodies' bytes, at most (one message is loaded whatever its size). */
+const LOOKAHEAD_BYTES = 4 * 1024 * 1024;
 /** Messages read per direct get when a queue's next messages are not known. */
-const READ_AHEAD = 16;
+const READ_AHEAD = 64;
 /** Delay before loading a head again after a retryable failure. */
 const LOAD_RETRY_MS = 1_000;
 
@@ -34,7 +38,7 @@ interface Known {
   seq: number;
   subtasks: number;
   at: number;
-  /** The body, kept only for the queue's next head. */
+  /** The body, kept while it falls within what the queue will load next. */
   raw?: RawReady;
 }
 
@@ -44,7 +48,9 @@ export class SubjectQueue {
   readonly type: string;
   /** The first subtask not released yet. `[0, 0, 0]`: from the subject's first message. */
   cursor: ReadyCursor;
-  head: LoadedMessage | undefined;
+  /** Messages loaded for release, in order, from the cursor's message on (bounded). */
+  readonly loaded: LoadedMessage[] = [];
+  /** Messages known behind the loaded ones, in order (bounded; `more` says when there are others). */
   readonly known: Known[] = [];
   /** Messages may exist beyond `known` that are not listed there. */
   more: boolean;
@@ -65,19 +71,26 @@ export class SubjectQueue {
     this.more = more;
   }
 
-  /** Subtasks of the loaded head not released yet. */
+  /** Subtasks of the loaded messages not released yet. */
   get available(): number {
-    const h = this.head;
-    if (!h || h.seq !== this.cursor[0]) return 0;
     let n = 0;
-    for (let pos = this.cursor[1]; pos < h.positions.length; pos++) {
-      const items = h.positions[pos]?.items.length ?? 0;
-      n += pos === this.cursor[1] ? Math.max(0, items - this.cursor[2]) : items;
+    for (const m of this.loaded) {
+      if (m.seq < this.cursor[0]) continue;
+      const at = m.seq === this.cursor[0];
+      for (let pos = at ? this.cursor[1] : 0; pos < m.positions.length; pos++) {
+        const items = m.positions[pos]?.items.length ?? 0;
+        n += at && pos === this.cursor[1] ? Math.max(0, items - this.cursor[2]) : items;
+      }
     }
     return n;
   }
 
-  /** An estimate of everything waiting: the head's rest and what is known behind it. */
+  /** When the oldest subtask not released yet became ready (ms). */
+  get headSince(): number {
+    return this.loaded.find((m) => m.seq >= this.cursor[0])?.at ?? Date.now();
+  }
+
+  /** An estimate of everything waiting: what is loaded and what is known behind it. */
   get waiting(): number {
     return (
       this.available + this.known.reduce((s, k) => s + k.subtasks, 0) + (this.more ? KNOWN_PER_QUEUE : 0)
@@ -89,22 +102,32 @@ export class SubjectQueue {
     return this.available === 0 && this.known.length === 0 && !this.more && !this.loading;
   }
 
-  /** The head is released in full: move on to the next message. */
-  advance(): void {
-    if (!this.head) return;
-    this.cursor = [this.head.seq + 1, 0, 0];
-    this.head = undefined;
+  /** Room for more loaded messages (count and bytes). */
+  get wantsMore(): boolean {
+    const live = this.loaded.filter((m) => m.seq >= this.cursor[0]);
+    return live.length < LOOKAHEAD_MESSAGES && live.reduce((s, m) => s + m.bytes, 0) < LOOKAHEAD_BYTES;
+  }
+
+  /** Where loading goes on from: after the last loaded message, or the cursor's message. */
+  get nextSeq(): number {
+    return Math.max(this.cursor[0], (this.loaded.at(-1)?.seq ?? 0) + 1);
+  }
+
+  /** The cursor moves (a round was written down): loaded messages released in full are let go. */
+  moveTo(cursor: ReadyCursor): void {
+    this.cursor = cursor;
+    while (this.loaded.length > 0 && (this.loaded[0] as LoadedMessage).seq < cursor[0]) this.loaded.shift();
   }
 
   note(k: Known): void {
-    const last = this.known.at(-1)?.seq ?? this.head?.seq ?? this.cursor[0] - 1;
+    const last = this.known.at(-1)?.seq ?? this.loaded.at(-1)?.seq ?? this.cursor[0] - 1;
     if (k.seq <= last) return;
-    if (this.known.length >= KNOWN_PER_QUEUE) {
+    if (this.known.length >= KNOWN_PER_QUEUE || this.more) {
       this.more = true;
       return;
     }
-    // keep a body only for the one message that will be loaded next
-    const keep = this.known.length === 0 && !this.head && !this.more;
+    // bodies are kept for what will be loaded next, so that a lone task needs no read
+    const keep = this.known.length < LOOKAHEAD_MESSAGES;
     this.known.push(keep ? k : { seq: k.seq, subtasks: k.subtasks, at: k.at });
   }
 }
@@ -166,7 +189,7 @@ export class ReadyView {
         grew = grew || count > 0;
         continue;
       }
-      const known = q.known.length + (q.head ? 1 : 0);
+      const known = q.known.length + q.loaded.length;
       if (count > known && !q.more) {
         q.more = true;
         grew = true;
@@ -175,14 +198,13 @@ export class ReadyView {
     if (grew) this.changed();
   }
 
-  /** Starts loading the head of every queue that has work behind it and no head. */
+  /** Starts loading, for every queue with work behind what it has loaded, the next messages. */
   loadHeads(): void {
     const now = Date.now();
     for (const q of this.queues.values()) {
-      if (q.loading || q.retryAt > now) continue;
-      if (q.head && q.head.seq === q.cursor[0]) continue;
+      if (q.loading || q.retryAt > now || !q.wantsMore) continue;
       if (q.known.length === 0 && !q.more) continue;
-      q.loading = this.#loadHead(q)
+      q.loading = this.#loadNext(q)
         .catch((err: unknown) => {
           q.retryAt = Date.now() + LOAD_RETRY_MS;
           if (err instanceof RetryLater) this.log.info({ taskId: err.taskId, err: err.error }, err.message);
@@ -227,6 +249,7 @@ export class ReadyView {
               seq: m.seq,
               at: Math.floor(m.info.timestampNanos / 1e6),
               data: m.data,
+              bytes: m.data.length,
               trusted: this.topo.signer.verify(m.data, m.headers?.get(SIGNATURE_HEADER)),
             },
           });
@@ -247,43 +270,49 @@ export class ReadyView {
     return q;
   }
 
-  /** Finds and loads the message at the queue's cursor. */
-  async #loadHead(q: SubjectQueue): Promise<void> {
-    let raw = q.known[0]?.seq !== undefined && q.known[0].seq >= q.cursor[0] ? q.known[0].raw : undefined;
-    if (!raw) raw = await this.#readFrom(q);
-    if (!raw) return;
-    // the first known message is this one: it becomes the head
-    while (q.known.length > 0 && (q.known[0] as Known).seq <= raw.seq) q.known.shift();
-    if (q.cursor[0] < raw.seq) q.cursor = [raw.seq, 0, 0];
-    const { loaded, report } = await loadReadyMessage(this.topo, this.store, this.cfg, raw, (taskId) =>
-      this.#splitAttempt(taskId),
-    );
-    // dead letters first (whoever sees such a task failed finds its dead letter), then the
-    // coordinators hear of the tasks that cannot run, before the cursor can pass them
-    for (const g of report.givenUp) {
-      await deadLetter(
-        this.topo,
-        this.log,
-        'ready',
-        this.cfg.id,
-        {
-          subject: raw.subject,
-          data: encode({ v: WIRE_VERSION, kind: 'sched', tasks: [g.task] }),
-          deliveries: g.attempts,
-        },
-        g.error,
+  /**
+   * Loads the next messages of a queue (those whose bodies it kept, else read by subject), in
+   * order, until its lookahead is full. A message that cannot be loaded yet (a splitter asked to
+   * retry) stops the loading there: nothing behind it in the subject may pass it.
+   */
+  async #loadNext(q: SubjectQueue): Promise<void> {
+    let raws = q.known.filter((k) => k.seq >= q.nextSeq && k.raw).map((k) => k.raw as RawReady);
+    const first = q.known.find((k) => k.seq >= q.nextSeq);
+    if (raws.length === 0 || raws[0]?.seq !== first?.seq) raws = await this.#readFrom(q);
+    for (const raw of raws) {
+      if (!q.wantsMore) break;
+      const { loaded, report } = await loadReadyMessage(this.topo, this.store, this.cfg, raw, (taskId) =>
+        this.#splitAttempt(taskId),
       );
+      // dead letters first (whoever sees such a task failed finds its dead letter), then the
+      // coordinators hear of the tasks that cannot run, before the cursor can pass them
+      for (const g of report.givenUp) {
+        await deadLetter(
+          this.topo,
+          this.log,
+          'ready',
+          this.cfg.id,
+          {
+            subject: raw.subject,
+            data: encode({ v: WIRE_VERSION, kind: 'sched', tasks: [g.task] }),
+            deliveries: g.attempts,
+          },
+          g.error,
+        );
+      }
+      if (report.failures.length > 0) await this.failed(report.failures);
+      if (q.cursor[0] < raw.seq && q.loaded.length === 0) q.cursor = [raw.seq, 0, 0];
+      q.loaded.push(loaded);
+      while (q.known.length > 0 && (q.known[0] as Known).seq <= raw.seq) q.known.shift();
     }
-    if (report.failures.length > 0) await this.failed(report.failures);
-    q.head = loaded;
   }
 
-  /** Reads the next messages of a subject from the cursor on; returns the first, notes the rest. */
-  async #readFrom(q: SubjectQueue): Promise<RawReady | undefined> {
+  /** Reads the next messages of a subject after what is loaded; notes them, returns them. */
+  async #readFrom(q: SubjectQueue): Promise<RawReady[]> {
     const out: RawReady[] = [];
     try {
       const it = await this.topo.jsm.direct.getBatch(this.topo.names.streams.ready, {
-        seq: Math.max(1, q.cursor[0]),
+        seq: Math.max(1, q.nextSeq),
         next_by_subj: q.subject,
         batch: READ_AHEAD,
       });
@@ -293,6 +322,7 @@ export class ReadyView {
           seq: m.seq,
           at: m.timestamp ? Date.parse(m.timestamp) : Date.now(),
           data: m.data,
+          bytes: m.data.length,
           trusted: this.topo.signer.verify(m.data, m.header?.get(SIGNATURE_HEADER)),
         });
       }
@@ -301,9 +331,8 @@ export class ReadyView {
     }
     q.known.length = 0;
     q.more = out.length >= READ_AHEAD;
-    const [first, ...rest] = out;
-    for (const r of rest) q.known.push({ seq: r.seq, subtasks: 1, at: r.at });
-    return first;
+    for (const r of out) q.known.push({ seq: r.seq, subtasks: 1, at: r.at, raw: r });
+    return out;
   }
 
   /** Counts a failed split of a task that asked to be retried; gives it up after `splitAttempts`. */

@@ -44,18 +44,48 @@ import {
 import { InFlight, profilesOf, type Profile } from './credit.js';
 import type { SchedulerConfig } from './options.js';
 import type { ReleaseChange, ReleaseLease } from './release-lease.js';
-import { FairShare, type Allowance, type ReadyQueue } from './release-policy.js';
+import { FairShare, type Allowance, type Decision, type ReadyQueue } from './release-policy.js';
 import { loadReadyMessage } from './ready-message.js';
 import { ReadyView, type SubjectQueue } from './ready-queue.js';
 
 /** How often a releaser looks again without being woken (aging, retries, lease renewal). */
 const TICK_MS = 250;
+/** Work released ahead of the executors' free slots: about this much of their throughput... */
+const PREFETCH_WINDOW_S = 0.05;
+/** ...and at most this many times their capacity. */
+const MAX_PREFETCH_FACTOR = 8;
+/** How long released ready messages wait to be purged, together. */
+const PURGE_EVERY_MS = 500;
+/** How often the release status is logged (at debug) while work waits. */
+const STATUS_LOG_MS = 5_000;
 /** How long a round waits for heads being loaded before it decides without them. */
 const LOAD_WAIT_MS = 20;
 /** How often the ready queue's per-subject counts are read, in case a notification was missed. */
 const RESCAN_MS = 2_000;
 /** How often the in-flight count is taken again from the work stream. */
 const COUNT_EVERY_MS = 5_000;
+
+/** A releaser's view of its group after a round: for `jetsched queue`, metrics and logs. */
+export interface ReleaseStatus {
+  group: string;
+  at: number;
+  holder: string;
+  epoch: number;
+  /** Every ready subject with work waiting. */
+  queues: {
+    subject: string;
+    priority: number;
+    fairnessKey: string;
+    type: string;
+    /** Subtasks waiting (an estimate when more are stored than loaded). */
+    waiting: number;
+    /** How long the oldest loaded subtask has waited (ms). */
+    oldestMs: number | undefined;
+    /** What held it back in the last round, if something did. */
+    heldBy: string | undefined;
+  }[];
+  profiles: { profile: string; types: string[]; executors: number; capacity: number; inFlight: number }[];
+}
 
 /** One subtask taken for this round, with where it came from and where it goes. */
 interface Taken {
@@ -73,6 +103,10 @@ export class GroupReleaser {
   #view: ReadyView | undefined;
   #timer: NodeJS.Timeout | undefined;
   #rescanner: NodeJS.Timeout | undefined;
+  #purging: Promise<void> | undefined;
+  #status: ReleaseStatus | undefined;
+  #statusLoggedAt = 0;
+  #purgeTimer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
   #closed = false;
@@ -149,6 +183,8 @@ export class GroupReleaser {
     this.#unsubscribe?.();
     this.#view?.close();
     await this.#running;
+    clearTimeout(this.#purgeTimer);
+    await this.#purging;
     if (opts.release) await this.lease.release();
   }
 
@@ -181,8 +217,23 @@ export class GroupReleaser {
   }
 
   #at(name: string): void {
+    if (process.env['JETSCHED_STAGE_TIMES']) {
+      const now = performance.now();
+      const t = (this.#times ??= {});
+      t[this.#stage.name] = (t[this.#stage.name] ?? 0) + (now - (this.#stageStart ?? now));
+      this.#stageStart = now;
+      if (name === 'idle' && (this.#roundsTimed = (this.#roundsTimed ?? 0) + 1) % 200 === 0) {
+        this.#log.info(
+          { t: Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v)])) },
+          'stage times',
+        );
+      }
+    }
     this.#stage = { name, since: Date.now() };
   }
+  #times: Record<string, number> | undefined;
+  #stageStart: number | undefined;
+  #roundsTimed: number | undefined;
 
   async #roundOnce(): Promise<void> {
     const view = this.#view;
@@ -204,12 +255,15 @@ export class GroupReleaser {
       await this.#inFlight.count(keysOf);
     }
     this.#at('load heads');
-    for (const q of view.queues.values()) if (q.head && q.available === 0) this.#finishHead(q);
     view.loadHeads();
-    // heads arriving together are decided on together (a round packs what it sees), but a slow
-    // load (a claim-checked payload, a custom splitter) does not hold the others back for long
-    const loading = [...view.queues.values()].flatMap((q) => (q.loading ? [q.loading] : []));
-    if (loading.length > 0) await Promise.race([Promise.all(loading), sleep(LOAD_WAIT_MS)]);
+    // with nothing loaded to release, heads being loaded are waited for a moment, so that heads
+    // arriving together are decided on (and packed) together; a slow load (a claim-checked payload,
+    // a custom splitter) does not hold the round up for long
+    const all = [...view.queues.values()];
+    const loading = all.flatMap((q) => (q.loading ? [q.loading] : []));
+    if (loading.length > 0 && all.every((q) => q.available === 0)) {
+      await Promise.race([Promise.all(loading), sleep(LOAD_WAIT_MS)]);
+    }
     this.#at('decide');
 
     const profiles = profilesOf(this.registry, this.group);
@@ -218,6 +272,7 @@ export class GroupReleaser {
     const free = new Map(profiles.map((p) => [p.profile, this.#room(p, backlog)]));
     const credit = [...free.values()].reduce((s, n) => s + Math.max(0, n), 0);
     const taken: Taken[] = [];
+    let held: Decision['held'] = [];
     // where each queue's cursor goes this round; applied only once the round is written down
     const moves = new Map<SubjectQueue, ReadyCursor>();
     if (credit > 0 && queues.length > 0) {
@@ -229,7 +284,7 @@ export class GroupReleaser {
           fairnessKey: q.fairnessKey,
           type: q.type,
           waiting: q.available,
-          headSince: q.head?.at ?? Date.now(),
+          headSince: q.headSince,
         })),
         credit,
         { agingMs: this.cfg.agingMs, weight: () => 1 },
@@ -243,13 +298,54 @@ export class GroupReleaser {
         taken.push(...took.taken);
         moves.set(q, took.cursor);
       }
+      held = decision.held;
     }
+    this.#note(view, profiles, held);
     if (moves.size === 0) {
-      if (this.lease.stale && (await this.lease.commit(this.#renewal()))) await this.#purge();
+      if (this.lease.stale && (await this.lease.commit(this.#renewal()))) this.#purgeSoon();
       view.prune((q) => q.cursor[0] <= (this.#purged.get(q.subject) ?? 1));
       return;
     }
     await this.#release(taken, profiles, queues, moves);
+  }
+
+  /** Keeps what this round saw (see {@link status}), and logs it now and then while work waits. */
+  #note(view: ReadyView, profiles: Profile[], held: Decision['held']): void {
+    const now = Date.now();
+    const heldBy = new Map(held.map((h) => [h.queue.id, h.heldBy]));
+    this.#status = {
+      group: this.group,
+      at: now,
+      holder: this.cfg.id,
+      epoch: this.lease.state.epoch,
+      queues: [...view.queues.values()]
+        .filter((q) => q.waiting > 0)
+        .map((q) => ({
+          subject: q.subject,
+          priority: q.priority,
+          fairnessKey: q.fairnessKey,
+          type: q.type,
+          waiting: q.waiting,
+          oldestMs: q.available > 0 ? now - q.headSince : undefined,
+          heldBy: heldBy.get(q.subject),
+        })),
+      profiles: profiles.map((p) => ({
+        profile: p.profile,
+        types: [...p.types],
+        executors: p.executors,
+        capacity: p.capacity,
+        inFlight: this.#inFlight.profile(p.profile),
+      })),
+    };
+    if (this.#status.queues.length > 0 && now - this.#statusLoggedAt > STATUS_LOG_MS) {
+      this.#statusLoggedAt = now;
+      this.#log.debug({ status: this.#status }, 'release status');
+    }
+  }
+
+  /** What the releaser saw in its last round: what waits, where, and what holds it back. */
+  get status(): ReleaseStatus | undefined {
+    return this.#status;
   }
 
   /**
@@ -259,7 +355,15 @@ export class GroupReleaser {
    * once: fewer, fuller messages, with the prefetch keeping the executors fed meanwhile.
    */
   #room(p: Profile, backlog: number): number {
-    const prefetch = Math.ceil(p.capacity * this.cfg.prefetch);
+    // the prefetch covers what the executors finish while a round is on its way (about 50 ms of
+    // work at the rate they finish it now), and at least a share of their capacity
+    const prefetch = Math.min(
+      p.capacity * MAX_PREFETCH_FACTOR,
+      Math.max(
+        Math.ceil(p.capacity * this.cfg.prefetch),
+        Math.ceil(this.#inFlight.rate(p.profile) * PREFETCH_WINDOW_S),
+      ),
+    );
     const inFlight = this.#inFlight.profile(p.profile);
     const room = p.capacity + prefetch - inFlight;
     const fill = Math.min(p.perExecutor, Math.ceil(p.capacity / 4));
@@ -280,8 +384,9 @@ export class GroupReleaser {
   }
 
   /**
-   * Takes up to `n` subtasks from a queue's head, each to the serving profile with most room, and
-   * says where the queue's cursor goes (the queue itself is not changed: see {@link #release}).
+   * Takes up to `n` subtasks from a queue's loaded messages, from its cursor on, each to the serving
+   * profile with most room, and says where the queue's cursor goes (the queue itself is not
+   * changed: see {@link #release}).
    */
   #take(
     q: SubjectQueue,
@@ -289,48 +394,45 @@ export class GroupReleaser {
     profiles: Profile[],
     free: Map<string, number>,
   ): { taken: Taken[]; cursor: ReadyCursor } {
-    const head = q.head;
-    if (!head) return { taken: [], cursor: q.cursor };
     const out: Taken[] = [];
-    const seq = q.cursor[0];
-    let [, pos, sub] = q.cursor;
-    while (out.length < n && pos < head.positions.length) {
-      const p = head.positions[pos];
-      const items = p?.items ?? [];
-      if (sub >= items.length) {
-        pos++;
-        sub = 0;
-        continue;
+    let cursor: ReadyCursor = q.cursor;
+    for (const m of q.loaded) {
+      if (m.seq < cursor[0]) continue;
+      let [pos, sub] = m.seq === cursor[0] ? [cursor[1], cursor[2]] : [0, 0];
+      while (out.length < n && pos < m.positions.length) {
+        const p = m.positions[pos];
+        const items = p?.items ?? [];
+        if (sub >= items.length) {
+          pos++;
+          sub = 0;
+          continue;
+        }
+        const profile = bestProfile(profiles, free, q.type);
+        if (!profile) break;
+        const to = Math.min(items.length, sub + (n - out.length));
+        for (let i = sub; i < to; i++) {
+          const item = items[i] as WorkItem;
+          free.set(profile, (free.get(profile) ?? 0) - 1);
+          const skip = p?.done.has(i) || this.gate.get(item.taskId) !== undefined;
+          if (!skip)
+            out.push({
+              item,
+              part: [q.subject, m.seq, pos, i, i + 1],
+              profile,
+              perTask: p?.record?.subtasksPerMessage,
+            });
+        }
+        sub = to;
+        if (sub >= items.length) {
+          pos++;
+          sub = 0;
+        }
       }
-      const profile = bestProfile(profiles, free, q.type);
-      if (!profile) break;
-      const from = sub;
-      const to = Math.min(items.length, from + (n - out.length));
-      for (let i = from; i < to; i++) {
-        const item = items[i] as WorkItem;
-        free.set(profile, (free.get(profile) ?? 0) - 1);
-        const skip = p?.done.has(i) || this.gate.get(item.taskId) !== undefined;
-        if (!skip)
-          out.push({
-            item,
-            part: [q.subject, head.seq, pos, i, i + 1],
-            profile,
-            perTask: p?.record?.subtasksPerMessage,
-          });
-      }
-      sub = to;
-      if (sub >= items.length) {
-        pos++;
-        sub = 0;
-      }
+      // a message released in full: the cursor names the next one
+      cursor = pos >= m.positions.length ? [m.seq + 1, 0, 0] : [m.seq, pos, sub];
+      if (out.length >= n || pos < m.positions.length) break;
     }
-    // a head released in full: the cursor names the next message
-    return { taken: out, cursor: pos >= head.positions.length ? [seq + 1, 0, 0] : [seq, pos, sub] };
-  }
-
-  /** A head released in full: the cursor moves to the next message, the loaded head goes. */
-  #finishHead(q: SubjectQueue): void {
-    q.advance();
+    return { taken: out, cursor };
   }
 
   /** Packs, writes down, publishes and accounts one round. */
@@ -394,10 +496,7 @@ export class GroupReleaser {
     if (msgs.length > 0) change.intent = intent;
     if (!(await this.lease.commit(change))) return;
     // written down: the queues move on (a failed write leaves them where they were)
-    for (const [q, cursor] of moves) {
-      if (cursor[0] > q.cursor[0]) q.advance();
-      else q.cursor = cursor;
-    }
+    for (const [q, cursor] of moves) q.moveTo(cursor);
     if (msgs.length === 0) return;
     this.#unconfirmed = true;
     this.#at('publish');
@@ -405,8 +504,7 @@ export class GroupReleaser {
     await this.topo.publisher.publishAllOrThrow(msgs.map((m) => m.out));
     this.#unconfirmed = false;
     this.#log.debug({ subtasks: taken.length, messages: msgs.length }, 'released');
-    this.#at('purge');
-    await this.#purge();
+    this.#purgeSoon();
   }
 
   /** A write that only renews: the cursors as they stand, and the last intent dropped once published. */
@@ -425,6 +523,16 @@ export class GroupReleaser {
       if (c[0] > 0) out[q.subject] = c;
     }
     return out;
+  }
+
+  /** Purges in the background, one purge pass at a time (rounds do not wait for it). */
+  #purgeSoon(): void {
+    if (this.#purging || this.#purgeTimer) return;
+    // released messages pile up for a moment and go in one purge per subject, not one per round
+    this.#purgeTimer = setTimeout(() => {
+      this.#purgeTimer = undefined;
+      this.#purging = this.#purge().finally(() => (this.#purging = undefined));
+    }, PURGE_EVERY_MS);
   }
 
   /** Removes ready messages released in full (everything before each cursor's message). */
@@ -470,6 +578,7 @@ export class GroupReleaser {
                 seq,
                 at: raw.time.getTime(),
                 data: raw.data,
+                bytes: raw.data.length,
                 trusted: this.topo.signer.verify(raw.data, raw.header?.get(SIGNATURE_HEADER)),
               },
               // a split that asks to be retried stops the republish: it is tried again next round
