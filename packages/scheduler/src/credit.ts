@@ -52,8 +52,8 @@ interface Held {
 const COUNT_BATCH = 1_000;
 
 /**
- * Finished subtasks per second, per profile, over the last second or so (an exponentially weighted
- * average of 100 ms buckets).
+ * Finished subtasks per second, per profile, over the last few hundred milliseconds (an
+ * exponentially weighted average of 100 ms buckets, so a burst is seen within a bucket or two).
  */
 class Rate {
   readonly #rates = new Map<string, { rate: number; bucket: number; n: number }>();
@@ -68,9 +68,9 @@ class Rate {
     const bucket = Math.floor(Date.now() / 100);
     let r = this.#rates.get(profile);
     if (!r) this.#rates.set(profile, (r = { rate: 0, bucket, n: 0 }));
-    // fold in the buckets that ended since: each weighs a tenth
+    // fold in the buckets that ended since: each weighs a half
     for (; r.bucket < bucket && r.bucket > bucket - 50; r.bucket++) {
-      r.rate = r.rate * 0.9 + r.n * 10 * 0.1;
+      r.rate = r.rate * 0.5 + r.n * 10 * 0.5;
       r.n = 0;
     }
     if (r.bucket < bucket) {
