@@ -27,6 +27,8 @@ export interface StackOptions {
   rescueIntervalMs?: number;
   /** Schedulers' attempts at a split that asks to be retried. */
   splitAttempts?: number;
+  /** Schedulers' aging step of priorities (0 turns aging off). */
+  agingMs?: number;
   coordinators?: number;
   schedulers?: number;
 }
@@ -78,6 +80,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         ...(opts.splitters ? { splitters: opts.splitters } : {}),
         ...(opts.rescueIntervalMs ? { rescueIntervalMs: opts.rescueIntervalMs } : {}),
         ...(opts.splitAttempts ? { splitAttempts: opts.splitAttempts } : {}),
+        ...(opts.agingMs === undefined ? {} : { agingMs: opts.agingMs }),
       }),
     ),
   );

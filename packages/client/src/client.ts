@@ -10,6 +10,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import {
   ContentType,
   decode,
+  decodeJson,
   DEFAULT_PREFIX,
   encode,
   ErrorCode,
@@ -19,10 +20,14 @@ import {
   newTaskId,
   validate,
   type ApiReply,
+  type GroupReply,
+  type GroupSetRequest,
+  type GroupSettings,
   type ListReply,
   type ListRequest,
   type Names,
   type ProgressMessage,
+  type ReleaseStatus,
   type SubmitReply,
   type SubmitRequest,
   type TaskRecord,
@@ -87,6 +92,18 @@ export interface Client {
    * so no state change is ever missed), and live handler progress; ends at a terminal state.
    */
   watch(id: string): AsyncIterable<WatchEvent>;
+  /** A group's settings: pause, fairness weights, rate and concurrency limits. */
+  groupSettings(group: string): Promise<GroupSettings>;
+  /** Replaces a group's settings (what is left out is cleared). */
+  setGroupSettings(settings: Omit<GroupSetRequest, 'v'>): Promise<GroupSettings>;
+  /** Pauses a group, or one task type of it: nothing of it is released until resumed. */
+  pause(group: string, type?: string): Promise<GroupSettings>;
+  resume(group: string, type?: string): Promise<GroupSettings>;
+  /**
+   * What waits in a group's ready queue and why, as its releaser saw it last (undefined when no
+   * scheduler releases for the group right now).
+   */
+  queueStatus(group: string): Promise<ReleaseStatus | undefined>;
   close(): Promise<void>;
 }
 
@@ -181,6 +198,34 @@ class ClientImpl implements Client {
   async list(filter: ListRequest = {}): Promise<ListReply> {
     const r = await this.#request<ListReply>(this.names.api.list, filter);
     return r.nextCursor === undefined ? { tasks: r.tasks } : { tasks: r.tasks, nextCursor: r.nextCursor };
+  }
+
+  async groupSettings(group: string): Promise<GroupSettings> {
+    return (await this.#request<GroupReply>(this.names.api.groupGet, { group })).settings;
+  }
+
+  async setGroupSettings(settings: Omit<GroupSetRequest, 'v'>): Promise<GroupSettings> {
+    return (await this.#request<GroupReply>(this.names.api.groupSet, settings)).settings;
+  }
+
+  async pause(group: string, type?: string): Promise<GroupSettings> {
+    const body = type === undefined ? { group } : { group, type };
+    return (await this.#request<GroupReply>(this.names.api.groupPause, body)).settings;
+  }
+
+  async resume(group: string, type?: string): Promise<GroupSettings> {
+    const body = type === undefined ? { group } : { group, type };
+    return (await this.#request<GroupReply>(this.names.api.groupResume, body)).settings;
+  }
+
+  async queueStatus(group: string): Promise<ReleaseStatus | undefined> {
+    try {
+      const m = await this.nc.request(this.names.releaseStatusSubject(group), undefined, { timeout: 2_000 });
+      return decodeJson(m.data) as ReleaseStatus;
+    } catch (err) {
+      if (isTransientNatsError(err)) return undefined;
+      throw err;
+    }
   }
 
   async cancel(id: string, reason?: string): Promise<TaskRecord> {

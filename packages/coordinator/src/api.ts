@@ -37,6 +37,7 @@ import { listTasks } from './list.js';
 import type { ListIndex } from './list-index.js';
 import { DEFAULT_WAIT_MS, type CoordinatorConfig } from './options.js';
 import type { Records } from './records.js';
+import { getGroup, pauseGroup, setGroup } from './groups.js';
 import { publishStops } from './stops.js';
 import type { Submitter } from './submit.js';
 
@@ -66,6 +67,10 @@ export class Api {
       [a.cancel, (b) => this.cancel(b)],
       [a.wait, (b) => this.wait(b)],
       [a.claim, (b) => this.claim(b)],
+      [a.groupGet, (b) => getGroup(this.topo, b)],
+      [a.groupSet, (b) => setGroup(this.topo, b)],
+      [a.groupPause, (b) => pauseGroup(this.topo, b, true)],
+      [a.groupResume, (b) => pauseGroup(this.topo, b, false)],
     ]);
   }
 

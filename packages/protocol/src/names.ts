@@ -39,6 +39,11 @@ export interface Names {
     readonly wait: string;
     /** Executors claim redelivered subtasks here before running them. */
     readonly claim: string;
+    /** A group's settings: pause, fairness weights, rate and concurrency limits. */
+    readonly groupGet: string;
+    readonly groupSet: string;
+    readonly groupPause: string;
+    readonly groupResume: string;
     /** Wildcard the coordinator's queue group subscribes to. */
     readonly all: string;
   };
@@ -83,6 +88,10 @@ export interface Names {
   workSubject(group: string, profile: string): string;
   /** Executors tell the group's releaser (core NATS) which subtasks they finished: its credit. */
   creditSubject(group: string): string;
+  /** The group's releaser answers here (core request/reply) with what waits and why. */
+  releaseStatusSubject(group: string): string;
+  /** Key of a group's settings in the config bucket. */
+  groupSettingsKey(group: string): string;
   outcomeSubject(group: string): string;
   stopSubject(taskId: string): string;
   /** Executors confirm here (core NATS) that they know a task is stopped. */
@@ -143,6 +152,10 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
       cancel: `${p}.api.task.cancel`,
       wait: `${p}.api.task.wait`,
       claim: `${p}.api.subtask.claim`,
+      groupGet: `${p}.api.group.get`,
+      groupSet: `${p}.api.group.set`,
+      groupPause: `${p}.api.group.pause`,
+      groupResume: `${p}.api.group.resume`,
       all: `${p}.api.>`,
     },
     queueGroups: { coordinator: `${p}-coordinator` },
@@ -172,6 +185,8 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
     readyGroupFilter: (group) => `${p}.ready.${group}.>`,
     workSubject: (group, profile) => `${p}.work.${group}.${profile}`,
     creditSubject: (group) => `${p}.credit.${group}`,
+    releaseStatusSubject: (group) => `${p}.status.${group}`,
+    groupSettingsKey: (group) => `group.${group}`,
     outcomeSubject: (group) => `${p}.outcomes.${group}`,
     stopSubject: (taskId) => `${p}.stops.${taskId}`,
     stoppedSubject: (taskId) => `${p}.stopped.${taskId}`,

@@ -177,6 +177,69 @@ const listRequest = {
   additionalProperties: false,
 } as const;
 
+const limitSpec = {
+  type: 'object',
+  required: ['id', 'per'],
+  properties: {
+    id: token,
+    per: { enum: ['group', 'type', 'key'] },
+    only: token,
+    rate: {
+      type: 'object',
+      required: ['limit', 'intervalMs'],
+      properties: {
+        limit: { type: 'integer', minimum: 1, maximum: 10_000_000 },
+        intervalMs: { type: 'integer', minimum: 1, maximum: 86_400_000 },
+      },
+      additionalProperties: false,
+    },
+    concurrency: { type: 'integer', minimum: 1, maximum: 10_000_000 },
+  },
+  additionalProperties: false,
+} as const;
+
+const groupFields = {
+  paused: { type: 'boolean' },
+  pausedTypes: { type: 'array', maxItems: 1000, items: token },
+  weights: {
+    type: 'object',
+    propertyNames: { pattern: '^[A-Za-z0-9_-]{1,64}$' },
+    additionalProperties: { type: 'integer', minimum: 1, maximum: 1000 },
+  },
+  limits: { type: 'array', maxItems: 100, items: limitSpec },
+} as const;
+
+const groupSettings = {
+  $id: 'group-settings',
+  type: 'object',
+  required: ['v', 'group', 'updatedAt'],
+  properties: { v: version, group: token, ...groupFields, updatedAt: millis },
+} as const;
+
+const groupGetRequest = {
+  $id: 'group-get-request',
+  type: 'object',
+  required: ['group'],
+  properties: { v: requestVersion, group: token },
+  additionalProperties: false,
+} as const;
+
+const groupSetRequest = {
+  $id: 'group-set-request',
+  type: 'object',
+  required: ['group'],
+  properties: { v: requestVersion, group: token, ...groupFields },
+  additionalProperties: false,
+} as const;
+
+const groupPauseRequest = {
+  $id: 'group-pause-request',
+  type: 'object',
+  required: ['group'],
+  properties: { v: requestVersion, group: token, type: token },
+  additionalProperties: false,
+} as const;
+
 const cancelRequest = {
   $id: 'cancel-request',
   type: 'object',
@@ -633,6 +696,10 @@ export const schemas = {
   'stop-notice': stopNotice,
   'started-notice': startedNotice,
   'progress-message': progressMessage,
+  'group-settings': groupSettings,
+  'group-get-request': groupGetRequest,
+  'group-set-request': groupSetRequest,
+  'group-pause-request': groupPauseRequest,
   'credit-notice': creditNotice,
   'release-state': releaseState,
   'index-page': indexPage,

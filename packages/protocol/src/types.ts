@@ -430,6 +430,85 @@ export interface ClaimReply {
   results: { granted: boolean; reason?: string }[];
 }
 
+// ---- group settings -----------------------------------------------------------------------------
+
+/**
+ * A rate or concurrency limit of a group, enforced by the group's releaser: at most `rate.limit`
+ * subtasks released per `rate.intervalMs`, and at most `concurrency` in flight (released and not
+ * finished), counted for the group as a whole, for each task type, or for each fairness key (the
+ * tenant unless tasks name another), or for one type or key only.
+ */
+export interface LimitSpec {
+  /** A name for it (`jetsched queue` says which limit holds work back). */
+  id: string;
+  per: 'group' | 'type' | 'key';
+  /** With `per: 'type'` or `'key'`: only this type or key (else each one on its own). */
+  only?: string;
+  rate?: { limit: number; intervalMs: number };
+  concurrency?: number;
+}
+
+/** A group's settings, in the config bucket under `group.<group>` (JSON). */
+export interface GroupSettings {
+  v: number;
+  group: string;
+  /** Nothing of the group is released while it is paused; what waits stays queued. */
+  paused?: boolean;
+  /** Task types of the group paused on their own. */
+  pausedTypes?: string[];
+  /** Fairness weights by key (default 1): a key of weight 3 gets three releases to another's one. */
+  weights?: Record<string, number>;
+  limits?: LimitSpec[];
+  updatedAt: number;
+}
+
+/**
+ * A releaser's view of its group after a round, JSON, the reply on `<prefix>.status.<group>`: what
+ * waits, where, and what holds it back (for `jetsched queue`, metrics and logs).
+ */
+export interface ReleaseStatus {
+  group: string;
+  at: number;
+  holder: string;
+  epoch: number;
+  /** Every ready subject with work waiting. */
+  queues: {
+    subject: string;
+    priority: number;
+    fairnessKey: string;
+    type: string;
+    /** Subtasks waiting (an estimate when more are stored than loaded). */
+    waiting: number;
+    /** How long the oldest loaded subtask has waited (ms). */
+    oldestMs: number | undefined;
+    /** What held it back in the last round, if something did. */
+    heldBy: string | undefined;
+  }[];
+  profiles: { profile: string; types: string[]; executors: number; capacity: number; inFlight: number }[];
+}
+
+export interface GroupGetRequest {
+  v?: number;
+  group: string;
+}
+
+/** Replaces a group's settings (fields left out are cleared). */
+export interface GroupSetRequest {
+  v?: number;
+  group: string;
+  paused?: boolean;
+  pausedTypes?: string[];
+  weights?: Record<string, number>;
+  limits?: LimitSpec[];
+}
+
+export interface GroupPauseRequest {
+  v?: number;
+  group: string;
+  /** Pause (or resume) only this task type of the group. */
+  type?: string;
+}
+
 // ---- API replies --------------------------------------------------------------------------------
 
 export type ApiReply<T> = ({ ok: true } & T) | { ok: false; error: ErrorRecord };
@@ -450,6 +529,9 @@ export interface TaskReply {
   resultRef?: PayloadRef;
   /** Why a pending task is not running, when the coordinator can tell (no executor serves its type). */
   waiting?: string;
+}
+export interface GroupReply {
+  settings: GroupSettings;
 }
 export interface ListReply {
   tasks: TaskRecord[];

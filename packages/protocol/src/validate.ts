@@ -12,6 +12,10 @@ import type {
   CreditNotice,
   ExecutorAdvert,
   GetRequest,
+  GroupGetRequest,
+  GroupPauseRequest,
+  GroupSetRequest,
+  GroupSettings,
   IndexPage,
   ListRequest,
   OutcomeBatch,
@@ -53,6 +57,10 @@ export interface SchemaTypes {
   'stop-notice': StopNotice;
   'started-notice': StartedNotice;
   'progress-message': ProgressMessage;
+  'group-settings': GroupSettings;
+  'group-get-request': GroupGetRequest;
+  'group-set-request': GroupSetRequest;
+  'group-pause-request': GroupPauseRequest;
   'credit-notice': CreditNotice;
   'release-state': ReleaseState;
   'index-page': IndexPage;

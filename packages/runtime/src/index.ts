@@ -69,3 +69,4 @@ export { ActorBase, compileActorConfig, type ActorConfig, type ActorOptions } fr
 export { GroupCommit } from './group-commit.js';
 export { Signer, SIGNATURE_HEADER, SIGNING_KEYS_KEY, type SigningKey, type SigningKeys } from './signing.js';
 export { givenBackMessages } from './ready.js';
+export { defaultGroupSettings, readGroupSettings, updateGroupSettings } from './group-settings.js';

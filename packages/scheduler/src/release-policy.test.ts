@@ -105,6 +105,18 @@ describe('release policy', () => {
     expect(taken.get('B')).toBe(100);
   });
 
+  it('keeps weights 3:1 when each round has less credit than a turn', () => {
+    const taken = drain(
+      new FairShare(),
+      [q('A', 5, 'a', 10_000), q('B', 5, 'b', 10_000)],
+      3,
+      policy({ a: 3 }),
+      100,
+    );
+    expect(taken.get('A')).toBe(225);
+    expect(taken.get('B')).toBe(75);
+  });
+
   it('passes over a queue a limit holds, says why, and spends the credit elsewhere', () => {
     const allow: Allowance = (x, want) =>
       x.type === 'slow' ? { n: 0, heldBy: 'rate limit of type slow' } : { n: want };

@@ -60,6 +60,8 @@ export class FairShare {
   readonly #deficit = new Map<string, number>();
   /** The key whose turn comes next, per effective priority. */
   readonly #next = new Map<number, string>();
+  /** A key whose turn the last round's credit cut short, per effective priority: it goes on first. */
+  readonly #resume = new Map<number, string>();
 
   /**
    * Decides one round: spends up to `credit` items over `queues`, highest effective priority first,
@@ -121,7 +123,10 @@ export class FairShare {
     for (let i = start; left > 0 && live > 0; i = (i + 1) % ring.length) {
       const key = ring[i] as string;
       if (done.has(key)) continue;
-      const deficit = (this.#deficit.get(key) ?? 0) + Math.max(1, policy.weight(key));
+      // a turn cut short by the credit goes on without a new quantum
+      const resuming = this.#resume.get(level) === key;
+      this.#resume.delete(level);
+      const deficit = (this.#deficit.get(key) ?? 0) + (resuming ? 0 : Math.max(1, policy.weight(key)));
       let want = Math.min(Math.floor(deficit), left);
       let got = 0;
       for (const q of byKey.get(key) ?? []) {
@@ -148,8 +153,14 @@ export class FairShare {
       } else {
         this.#deficit.set(key, deficit - got);
       }
-      // the next round starts with the key after the last one served
-      this.#next.set(level, ring[(i + 1) % ring.length] as string);
+      if (more && left <= 0 && deficit - got >= 1) {
+        // the credit ran out in the middle of this key's turn: the next round goes on with it
+        this.#next.set(level, key);
+        this.#resume.set(level, key);
+      } else {
+        // the next round starts with the key after the last one served
+        this.#next.set(level, ring[(i + 1) % ring.length] as string);
+      }
     }
     return left;
   }

@@ -17,21 +17,28 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  decodeJson,
   encode,
+  encodeJson,
   Header,
   itemsPerMessage,
   packMessages,
   packWithItems,
+  validate,
   WIRE_VERSION,
   type OutcomeBatch,
   type ReadyCursor,
   type ReadyPart,
+  type GroupSettings,
   type ReleaseState,
+  type ReleaseStatus,
   type TaskFailure,
   type WorkItem,
 } from '@jetsched/protocol';
 import {
+  defaultGroupSettings,
   maxBodyBytes,
+  readGroupSettings,
   retryTransient,
   SIGNATURE_HEADER,
   type ExecutorRegistry,
@@ -42,6 +49,7 @@ import {
   type Topology,
 } from '@jetsched/runtime';
 import { InFlight, profilesOf, type Profile } from './credit.js';
+import { inFlightKeys, Limits } from './limits.js';
 import type { SchedulerConfig } from './options.js';
 import type { ReleaseChange, ReleaseLease } from './release-lease.js';
 import { FairShare, type Allowance, type Decision, type ReadyQueue } from './release-policy.js';
@@ -54,6 +62,8 @@ const TICK_MS = 250;
 const PREFETCH_WINDOW_S = 0.05;
 /** ...and at most this many times their capacity. */
 const MAX_PREFETCH_FACTOR = 8;
+/** How long the group's settings are used without being seen again (the watch normally keeps them). */
+const SETTINGS_EVERY_MS = 5_000;
 /** How long released ready messages wait to be purged, together. */
 const PURGE_EVERY_MS = 500;
 /** How often the release status is logged (at debug) while work waits. */
@@ -64,28 +74,6 @@ const LOAD_WAIT_MS = 20;
 const RESCAN_MS = 2_000;
 /** How often the in-flight count is taken again from the work stream. */
 const COUNT_EVERY_MS = 5_000;
-
-/** A releaser's view of its group after a round: for `jetsched queue`, metrics and logs. */
-export interface ReleaseStatus {
-  group: string;
-  at: number;
-  holder: string;
-  epoch: number;
-  /** Every ready subject with work waiting. */
-  queues: {
-    subject: string;
-    priority: number;
-    fairnessKey: string;
-    type: string;
-    /** Subtasks waiting (an estimate when more are stored than loaded). */
-    waiting: number;
-    /** How long the oldest loaded subtask has waited (ms). */
-    oldestMs: number | undefined;
-    /** What held it back in the last round, if something did. */
-    heldBy: string | undefined;
-  }[];
-  profiles: { profile: string; types: string[]; executors: number; capacity: number; inFlight: number }[];
-}
 
 /** One subtask taken for this round, with where it came from and where it goes. */
 interface Taken {
@@ -105,6 +93,12 @@ export class GroupReleaser {
   #rescanner: NodeJS.Timeout | undefined;
   #purging: Promise<void> | undefined;
   #status: ReleaseStatus | undefined;
+  /** The group's settings as last read, and when. */
+  #settings: GroupSettings | undefined;
+  #settingsAt = 0;
+  #settingsWatch: { stop(): void } | undefined;
+  /** Rate windows and this round's counts, from the lease's `rates` on takeover. */
+  readonly #limits: Limits;
   #statusLoggedAt = 0;
   #purgeTimer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
@@ -129,6 +123,7 @@ export class GroupReleaser {
     private readonly onLost: () => void,
   ) {
     this.#log = cfg.log.child({ group: lease.state.group });
+    this.#limits = new Limits(lease.state.rates);
     this.#inFlight = new InFlight(topo, lease.state.group, this.#log);
   }
 
@@ -143,8 +138,26 @@ export class GroupReleaser {
         if (this.#inFlight.notice(m.data)) this.kick();
       },
     });
-    this.#unsubscribe = () => sub.unsubscribe();
+    // `jetsched queue` asks the holder what waits and why
+    const status = this.topo.nc.subscribe(this.topo.names.releaseStatusSubject(this.group), {
+      callback: (_err, m) => {
+        const s: ReleaseStatus = this.#status ?? {
+          group: this.group,
+          at: Date.now(),
+          holder: this.cfg.id,
+          epoch: this.lease.state.epoch,
+          queues: [],
+          profiles: [],
+        };
+        m.respond(encodeJson(s));
+      },
+    });
+    this.#unsubscribe = () => {
+      sub.unsubscribe();
+      status.unsubscribe();
+    };
     this.#unconfirmed = this.lease.state.intent !== undefined;
+    await this.#followSettings();
     await this.#inFlight.count(keysOf);
     this.#countedAt = Date.now();
     this.#view = await ReadyView.open(
@@ -181,6 +194,7 @@ export class GroupReleaser {
     clearInterval(this.#timer);
     clearInterval(this.#rescanner);
     this.#unsubscribe?.();
+    this.#settingsWatch?.stop();
     this.#view?.close();
     await this.#running;
     clearTimeout(this.#purgeTimer);
@@ -209,6 +223,7 @@ export class GroupReleaser {
         clearInterval(this.#timer);
         clearInterval(this.#rescanner);
         this.#unsubscribe?.();
+        this.#settingsWatch?.stop();
         this.#view?.close();
         this.onLost();
         return;
@@ -217,23 +232,8 @@ export class GroupReleaser {
   }
 
   #at(name: string): void {
-    if (process.env['JETSCHED_STAGE_TIMES']) {
-      const now = performance.now();
-      const t = (this.#times ??= {});
-      t[this.#stage.name] = (t[this.#stage.name] ?? 0) + (now - (this.#stageStart ?? now));
-      this.#stageStart = now;
-      if (name === 'idle' && (this.#roundsTimed = (this.#roundsTimed ?? 0) + 1) % 200 === 0) {
-        this.#log.info(
-          { t: Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v)])) },
-          'stage times',
-        );
-      }
-    }
     this.#stage = { name, since: Date.now() };
   }
-  #times: Record<string, number> | undefined;
-  #stageStart: number | undefined;
-  #roundsTimed: number | undefined;
 
   async #roundOnce(): Promise<void> {
     const view = this.#view;
@@ -266,11 +266,14 @@ export class GroupReleaser {
     }
     this.#at('decide');
 
+    const settings = await this.#currentSettings();
     const profiles = profilesOf(this.registry, this.group);
     const queues = [...view.queues.values()].filter((q) => q.available > 0);
     const backlog = queues.reduce((s, q) => s + q.waiting, 0);
     const free = new Map(profiles.map((p) => [p.profile, this.#room(p, backlog)]));
     const credit = [...free.values()].reduce((s, n) => s + Math.max(0, n), 0);
+    /** Per queue, the subtasks it may send to each profile this round (granted by the allowance). */
+    const assigned = new Map<string, Map<string, number>>();
     const taken: Taken[] = [];
     let held: Decision['held'] = [];
     // where each queue's cursor goes this round; applied only once the round is written down
@@ -287,14 +290,14 @@ export class GroupReleaser {
           headSince: q.headSince,
         })),
         credit,
-        { agingMs: this.cfg.agingMs, weight: () => 1 },
-        this.#allowance(profiles, free),
+        { agingMs: this.cfg.agingMs, weight: (k) => settings.weights?.[k] ?? 1 },
+        this.#allowance(settings, profiles, free, assigned),
         Date.now(),
       );
       for (const t of decision.takes) {
         const q = bySubject.get(t.queue.id);
         if (!q) continue;
-        const took = this.#take(q, t.n, profiles, free);
+        const took = this.#take(q, t.n, assigned.get(q.subject) ?? new Map<string, number>());
         taken.push(...took.taken);
         moves.set(q, took.cursor);
       }
@@ -371,16 +374,80 @@ export class GroupReleaser {
     return room;
   }
 
-  /** The limits at release time: a type goes only where some profile serves it and has room. */
-  #allowance(profiles: Profile[], free: Map<string, number>): Allowance {
+  /**
+   * What may go at release time: the group's settings (pause, rate and concurrency limits), then
+   * room on a profile that serves the type. What it grants it reserves: the profiles' room (in
+   * `assigned`, per queue) and the limits' counts, so that later queues of the round see them.
+   */
+  #allowance(
+    settings: GroupSettings,
+    profiles: Profile[],
+    free: Map<string, number>,
+    assigned: Map<string, Map<string, number>>,
+  ): Allowance {
+    const now = Date.now();
+    this.#limits.beginRound();
     return (q, want) => {
+      const limited = this.#limits.allow(settings, q, want, (k) => this.#inFlight.key(k), now);
+      if (limited.n === 0) return limited;
       const serving = profiles.filter((p) => p.types.has(q.type));
       if (serving.length === 0)
         return { n: 0, heldBy: `no executor in group "${this.group}" serves type "${q.type}"` };
-      const room = serving.reduce((s, p) => s + Math.max(0, free.get(p.profile) ?? 0), 0);
-      if (room <= 0) return { n: 0, heldBy: `the executors serving type "${q.type}" are busy` };
-      return { n: Math.min(want, room) };
+      // to the profiles with the most room first
+      serving.sort((a, b) => (free.get(b.profile) ?? 0) - (free.get(a.profile) ?? 0));
+      let n = 0;
+      const mine = assigned.get(q.id) ?? new Map<string, number>();
+      for (const p of serving) {
+        const k = Math.min(limited.n - n, Math.max(0, free.get(p.profile) ?? 0));
+        if (k <= 0) continue;
+        free.set(p.profile, (free.get(p.profile) ?? 0) - k);
+        mine.set(p.profile, (mine.get(p.profile) ?? 0) + k);
+        n += k;
+      }
+      if (n === 0) return { n: 0, heldBy: `the executors serving type "${q.type}" are busy` };
+      assigned.set(q.id, mine);
+      this.#limits.took(settings, q, n, now);
+      return { n };
     };
+  }
+
+  /**
+   * Follows the group's settings: a KV watch applies a change at once (a pause holds the next round
+   * already), and a read every few seconds makes good a watch that stalled.
+   */
+  async #followSettings(): Promise<void> {
+    const watch = await this.topo.kv.config.watch({ key: this.topo.names.groupSettingsKey(this.group) });
+    this.#settingsWatch = watch;
+    void (async () => {
+      try {
+        for await (const e of watch) {
+          if (e.operation !== 'PUT') continue;
+          try {
+            this.#settings = validate('group-settings', decodeJson(e.value));
+            this.#settingsAt = Date.now();
+            this.kick();
+          } catch (err) {
+            this.#log.warn({ err }, 'ignored unreadable group settings');
+          }
+        }
+      } catch (err) {
+        if (!this.#closed)
+          this.#log.warn({ err }, 'the group settings watch ended; reading them every few seconds');
+      }
+    })();
+  }
+
+  /** The group's settings as followed, read again when they have not been seen for a while. */
+  async #currentSettings(): Promise<GroupSettings> {
+    if (!this.#settings || Date.now() - this.#settingsAt > SETTINGS_EVERY_MS) {
+      try {
+        this.#settings = (await readGroupSettings(this.topo, this.group)).settings;
+        this.#settingsAt = Date.now();
+      } catch (err) {
+        this.#log.warn({ err }, 'could not read the group settings; using the last ones');
+      }
+    }
+    return this.#settings ?? defaultGroupSettings(this.group);
   }
 
   /**
@@ -388,18 +455,23 @@ export class GroupReleaser {
    * profile with most room, and says where the queue's cursor goes (the queue itself is not
    * changed: see {@link #release}).
    */
-  #take(
-    q: SubjectQueue,
-    n: number,
-    profiles: Profile[],
-    free: Map<string, number>,
-  ): { taken: Taken[]; cursor: ReadyCursor } {
+  #take(q: SubjectQueue, n: number, assigned: Map<string, number>): { taken: Taken[]; cursor: ReadyCursor } {
     const out: Taken[] = [];
     let cursor: ReadyCursor = q.cursor;
+    let left = n;
+    /** The profile a subtask goes to: one the allowance reserved room on. */
+    const next = (): string | undefined => {
+      for (const [profile, k] of assigned) {
+        if (k <= 0) continue;
+        assigned.set(profile, k - 1);
+        return profile;
+      }
+      return undefined;
+    };
     for (const m of q.loaded) {
       if (m.seq < cursor[0]) continue;
       let [pos, sub] = m.seq === cursor[0] ? [cursor[1], cursor[2]] : [0, 0];
-      while (out.length < n && pos < m.positions.length) {
+      while (left > 0 && pos < m.positions.length) {
         const p = m.positions[pos];
         const items = p?.items ?? [];
         if (sub >= items.length) {
@@ -407,22 +479,24 @@ export class GroupReleaser {
           sub = 0;
           continue;
         }
-        const profile = bestProfile(profiles, free, q.type);
-        if (!profile) break;
-        const to = Math.min(items.length, sub + (n - out.length));
-        for (let i = sub; i < to; i++) {
-          const item = items[i] as WorkItem;
-          free.set(profile, (free.get(profile) ?? 0) - 1);
-          const skip = p?.done.has(i) || this.gate.get(item.taskId) !== undefined;
-          if (!skip)
-            out.push({
-              item,
-              part: [q.subject, m.seq, pos, i, i + 1],
-              profile,
-              perTask: p?.record?.subtasksPerMessage,
-            });
+        const item = items[sub] as WorkItem;
+        // subtasks done already or of stopped tasks are passed over (they cost a slot this round)
+        const skip = p?.done.has(sub) || this.gate.get(item.taskId) !== undefined;
+        const profile = next();
+        if (!profile) {
+          left = 0;
+          break;
         }
-        sub = to;
+        if (!skip) {
+          out.push({
+            item,
+            part: [q.subject, m.seq, pos, sub, sub + 1],
+            profile,
+            perTask: p?.record?.subtasksPerMessage,
+          });
+        }
+        left--;
+        sub++;
         if (sub >= items.length) {
           pos++;
           sub = 0;
@@ -430,7 +504,7 @@ export class GroupReleaser {
       }
       // a message released in full: the cursor names the next one
       cursor = pos >= m.positions.length ? [m.seq + 1, 0, 0] : [m.seq, pos, sub];
-      if (out.length >= n || pos < m.positions.length) break;
+      if (left <= 0 || pos < m.positions.length) break;
     }
     return { taken: out, cursor };
   }
@@ -492,7 +566,7 @@ export class GroupReleaser {
       msgs: msgs.map((m) => ({ id: m.out.msgId as string, subject: m.out.subject, parts: m.parts })),
     };
     this.#at('write the intent');
-    const change: ReleaseChange = { cursors: this.#cursors(moves) };
+    const change: ReleaseChange = { cursors: this.#cursors(moves), rates: this.#limits.toJSON() };
     if (msgs.length > 0) change.intent = intent;
     if (!(await this.lease.commit(change))) return;
     // written down: the queues move on (a failed write leaves them where they were)
@@ -509,7 +583,9 @@ export class GroupReleaser {
 
   /** A write that only renews: the cursors as they stand, and the last intent dropped once published. */
   #renewal(): ReleaseChange {
-    return this.#unconfirmed ? { cursors: this.#cursors() } : { cursors: this.#cursors(), intent: undefined };
+    const change: ReleaseChange = { cursors: this.#cursors(), rates: this.#limits.toJSON() };
+    if (!this.#unconfirmed) change.intent = undefined;
+    return change;
   }
 
   /**
@@ -627,21 +703,6 @@ export class GroupReleaser {
   }
 }
 
-/** The serving profile with the most room for `type`, if any has room. */
-function bestProfile(profiles: Profile[], free: Map<string, number>, type: string): string | undefined {
-  let best: string | undefined;
-  let room = 0;
-  for (const p of profiles) {
-    if (!p.types.has(type)) continue;
-    const r = free.get(p.profile) ?? 0;
-    if (r > room) {
-      best = p.profile;
-      room = r;
-    }
-  }
-  return best;
-}
-
 /** Consecutive parts of the same task joined: `[s, q, p, 0, 1], [s, q, p, 1, 2]` -> `[s, q, p, 0, 2]`. */
 function mergeParts(parts: ReadyPart[]): ReadyPart[] {
   const out: ReadyPart[] = [];
@@ -653,7 +714,7 @@ function mergeParts(parts: ReadyPart[]): ReadyPart[] {
   return out;
 }
 
-/** The limit keys a subtask counts against (concurrency limits; see ./limits.ts). */
+/** The scope keys a released subtask counts against in flight (see ./limits.ts). */
 export function keysOf(item: WorkItem): readonly string[] {
-  return [`type:${item.type}`, `tenant:${item.tenant ?? ''}`, `key:${item.fairnessKey ?? item.tenant ?? ''}`];
+  return inFlightKeys({ type: item.type, fairnessKey: item.fairnessKey ?? item.tenant ?? '' });
 }
