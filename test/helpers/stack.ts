@@ -129,6 +129,6 @@ export function topologyOptions(
   return {
     prefix,
     replicas: o.replicas ?? 1,
-    consumers: { work: c, outcomes: c },
+    consumers: { work: c, outcomes: c, due: c },
   };
 }

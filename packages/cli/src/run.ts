@@ -35,7 +35,8 @@ roles (run until SIGTERM/SIGINT; executors drain in-flight work first):
 tasks:
   submit <type> [--payload JSON | --payload-file F] [--split items:10|range:0:100:10|custom]
                 [--aggregate collect|reduce|none] [--group G] [--tenant T] [--priority 0-9]
-                [--key IDEMPOTENCY-KEY] [--timeout-ms N] [--per-message K] [--require-executor] [--wait]
+                [--key IDEMPOTENCY-KEY] [--timeout-ms N] [--per-message K] [--require-executor]
+                [--delay 90s|15m|2h | --at ISO-DATE] [--wait]
   status <id> [--result]       ls [--state S] [--type T] [--tenant T] [-n N] [--json]
   watch <id>                   cancel <id> [--reason TEXT]
   executors [--group G]        live executors and the types they serve

@@ -137,7 +137,9 @@ export class Api {
       if (stored && 'ref' in stored) reply.resultRef = stored.ref;
       else reply.result = stored ? stored.value : null;
     }
-    if (task.state === 'pending' && !this.registry.serves(task.group, task.type)) {
+    if (task.state === 'delayed' && task.runAt !== undefined) {
+      reply.waiting = `delayed until ${new Date(task.runAt).toISOString()}`;
+    } else if (task.state === 'pending' && !this.registry.serves(task.group, task.type)) {
       reply.waiting = `no executor in group "${task.group}" serves type "${task.type}"`;
     }
     return reply;
@@ -180,8 +182,26 @@ export class Api {
       await Promise.all([publishStops(this.topo, [task]), this.index.add([task])]);
       return { task };
     }
-    await Promise.all([this.#stopAndConfirm(task), indexFailed ? this.index.add([task]) : undefined]);
+    await Promise.all([
+      this.#stopAndConfirm(task),
+      indexFailed ? this.index.add([task]) : undefined,
+      u.before.state === 'delayed' ? this.#dropSchedule(task.id) : undefined,
+    ]);
     return { task };
+  }
+
+  /**
+   * Removes a cancelled delayed task's schedule, so that it never fires (if it fires anyway, its
+   * notice finds the task cancelled and is dropped).
+   */
+  async #dropSchedule(taskId: string): Promise<void> {
+    try {
+      await this.topo.jsm.streams.purge(this.topo.names.streams.delayed, {
+        filter: this.topo.names.delayedSubject(taskId),
+      });
+    } catch (err) {
+      this.cfg.log.warn({ err, taskId }, 'could not remove the schedule of a cancelled delayed task');
+    }
   }
 
   /** Stores the stop notice and waits until the live executors of the task's group know it. */

@@ -15,6 +15,7 @@ import {
   type Topology,
 } from '@jetsched/runtime';
 import { Api } from './api.js';
+import { DueNotices } from './due.js';
 import { ListIndex } from './list-index.js';
 import { compileCoordinatorOptions, type CoordinatorConfig, type CoordinatorOptions } from './options.js';
 import { OutcomeRecorder } from './outcomes.js';
@@ -47,6 +48,18 @@ class CoordinatorImpl extends ActorBase<CoordinatorConfig> implements Coordinato
       handle: (batch) => recorder.handleBatch(batch),
     });
     this.life.onClose('outcomes', () => outcomes.stop());
+
+    const dueNotices = new DueNotices(topo, records, submitter, cfg);
+    const dueConsumer = await topo.js.consumers.get(topo.names.streams.delayed, topo.names.consumers.due);
+    const due = await consumeInBatches(dueConsumer, {
+      maxBatch: cfg.outcomeBatch,
+      log: cfg.log,
+      handle: (batch) => dueNotices.handleBatch(batch),
+    });
+    this.life.onClose('due', async () => {
+      await due.stop();
+      await dueNotices.close();
+    });
 
     const started = this.#watchStarted(topo, records);
     this.life.onClose('started-notices', () => started.drain());

@@ -12,6 +12,7 @@ import type { OutMsg, Topology } from '@jetsched/runtime';
 /** When a record entered its current state: what an index entry of that state must match. */
 export function stateSince(t: TaskRecord): number {
   switch (t.state) {
+    case 'delayed':
     case 'pending':
       return t.createdAt;
     case 'running':

@@ -20,10 +20,12 @@ import {
   idempotencyKvKey,
   itemsMsgId,
   JetschedError,
+  MAX_DELAY_MS,
   newTaskId,
   packMessages,
   packMap,
   packWithItems,
+  runAtOf,
   toErrorRecord,
   validate,
   WIRE_VERSION,
@@ -58,6 +60,12 @@ export function checkSubmission(req: SubmitRequest, cfg: CoordinatorConfig): voi
     } catch (err) {
       throw new JetschedError(ErrorCode.BadRequest, (err as Error).message, { cause: err });
     }
+  }
+  if (req.runAt !== undefined && req.runAt > Date.now() + MAX_DELAY_MS) {
+    throw new JetschedError(
+      ErrorCode.BadRequest,
+      `runAt is more than ${MAX_DELAY_MS / 86_400_000} days ahead: ${new Date(req.runAt).toISOString()}`,
+    );
   }
   const total = knownTotal(req);
   if (total !== undefined && total > cfg.maxSubtasks) {
@@ -149,6 +157,7 @@ export class Submitter {
     // inputs are encoded once: their size goes in the record, their bytes in the hand-off
     const fresh = entries.map((_, i) => i).filter((i) => results[i] === undefined);
     const inputs = fresh.map((i) => encodeInput((entries[i] as Entry).req));
+    const now = Date.now();
     const records: TaskRecord[] = fresh.map((i, k) => {
       const req = (entries[i] as Entry).req;
       const total = knownTotal(req);
@@ -157,7 +166,8 @@ export class Submitter {
         request: req,
         payloadBytes: inputs[k]?.bytes.length ?? 0,
         ...(total === undefined ? {} : { total }),
-        now: Date.now(),
+        ...delayOf(req, now),
+        now,
       });
     });
     // new tasks are indexed as pending in the same window; a lost page only delays their listing
@@ -263,6 +273,7 @@ export class Submitter {
       request: req,
       payloadBytes: input?.bytes.length ?? 0,
       ...(total === undefined ? {} : { total }),
+      ...delayOf(req, Date.now()),
       now: Date.now(),
     });
     const {
@@ -274,22 +285,66 @@ export class Submitter {
   }
 
   /**
+   * Hands recorded tasks on: a `delayed` one to a server-held schedule that fires at its time
+   * (./due.ts takes it from there), any other to the ready queue. Returns an error per task whose
+   * hand-off was not stored (undefined when it was).
+   */
+  async handOff(tasks: readonly HandOff[]): Promise<(Error | undefined)[]> {
+    const errors = new Array<Error | undefined>(tasks.length);
+    const delayed = tasks.map((_, i) => i).filter((i) => tasks[i]?.record.state === 'delayed');
+    const ready = tasks.map((_, i) => i).filter((i) => tasks[i]?.record.state !== 'delayed');
+    const [a, b] = await Promise.all([
+      this.schedule(delayed.map((i) => tasks[i] as HandOff)),
+      this.enqueue(ready.map((i) => tasks[i] as HandOff)),
+    ]);
+    delayed.forEach((i, k) => (errors[i] = a[k]));
+    ready.forEach((i, k) => (errors[i] = b[k]));
+    return errors;
+  }
+
+  /**
+   * Puts each delayed task under a schedule of its own (`Nats-Schedule: @at`, ADR-51) in the delayed
+   * stream, firing a due notice (the task as a ready message would carry it) a little before its
+   * time; the coordinator that takes the notice holds it until the time itself (./due.ts).
+   */
+  async schedule(tasks: readonly HandOff[]): Promise<(Error | undefined)[]> {
+    if (tasks.length === 0) return [];
+    const now = Date.now();
+    const msgs: OutMsg[] = tasks.map(({ record, input }) => {
+      const data = packWithItems({ v: WIRE_VERSION, kind: 'sched' }, 'tasks', [taskItem(record, input)]);
+      const fireAt = Math.max(now, (record.runAt ?? now) - DUE_EARLY_MS);
+      return {
+        subject: this.topo.names.delayedSubject(record.id),
+        data,
+        headers: [
+          ['Nats-Schedule', `@at ${new Date(fireAt).toISOString()}`],
+          ['Nats-Schedule-Target', this.topo.names.dueSubject()],
+          [Header.TaskId, record.id],
+          [SIGNATURE_HEADER, this.topo.signer.sign(data)],
+        ],
+        msgId: `delay.${record.id}`,
+      };
+    });
+    const published = await this.topo.publisher.publishAll(msgs);
+    return published.map((r) =>
+      r.ok
+        ? undefined
+        : new JetschedError(ErrorCode.Internal, `could not schedule the task: ${r.error.message}`, {
+            retryable: true,
+          }),
+    );
+  }
+
+  /**
    * Publishes tasks to the ready queue (ADR 0018), on the subject of their group, priority, fairness
    * key and type, as few messages as fit the server's max_payload, each with the records as written
    * and a signature, so that a releaser need not read them back. Returns an error per task whose
    * hand-off was not stored (undefined when it was).
    */
-  async handOff(
-    tasks: readonly { record: TaskRecord; input: Input | undefined }[],
-  ): Promise<(Error | undefined)[]> {
+  async enqueue(tasks: readonly HandOff[]): Promise<(Error | undefined)[]> {
     const errors = new Array<Error | undefined>(tasks.length);
-    const items = tasks.map((t) =>
-      packMap([
-        ['id', encode(t.record.id)],
-        ...(t.input ? [[t.input.key, t.input.bytes] as const] : []),
-        ['record', encode(t.record)],
-      ]),
-    );
+    if (tasks.length === 0) return errors;
+    const items = tasks.map((t) => taskItem(t.record, t.input));
     const bySubject = new Map<string, number[]>();
     tasks.forEach((t, i) => {
       const r = t.record;
@@ -352,12 +407,40 @@ export class Submitter {
 }
 
 /** A task's input as it goes in the hand-off: the payload, or its claim check, encoded once. */
-interface Input {
+export interface Input {
   key: 'payload' | 'payloadRef';
   bytes: Uint8Array;
 }
 
-function encodeInput(req: SubmitRequest): Input | undefined {
+/** A recorded task to hand on, with its input. */
+export interface HandOff {
+  record: TaskRecord;
+  input: Input | undefined;
+}
+
+/**
+ * How long before its time a delayed task's schedule fires: the server's schedule timer runs about
+ * every 250 ms, so a notice fired this early is held until the time itself and the task is never late
+ * by the timer's step, and never early.
+ */
+export const DUE_EARLY_MS = 400;
+
+/** One task of a hand-off message (`{ id, payload | payloadRef, record }`), msgpack. */
+function taskItem(record: TaskRecord, input: Input | undefined): Uint8Array {
+  return packMap([
+    ['id', encode(record.id)],
+    ...(input ? [[input.key, input.bytes] as const] : []),
+    ['record', encode(record)],
+  ]);
+}
+
+/** `{ runAt }` for a task asked to be delayed, else nothing. */
+function delayOf(req: SubmitRequest, now: number): { runAt?: number } {
+  const runAt = runAtOf(req, now);
+  return runAt === undefined ? {} : { runAt };
+}
+
+export function encodeInput(req: SubmitRequest): Input | undefined {
   if (req.payloadRef !== undefined) return { key: 'payloadRef', bytes: encode(req.payloadRef) };
   return req.payload === undefined ? undefined : { key: 'payload', bytes: encode(req.payload) };
 }

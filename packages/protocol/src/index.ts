@@ -97,6 +97,7 @@ export {
   MAX_SUBTASKS_PER_MESSAGE,
   MAX_SUBMIT_MANY,
   MAX_SUBTASKS_LIMIT,
+  MAX_DELAY_MS,
   type SchemaId,
 } from './schemas.js';
 export { validate, explain, kindOf, type SchemaTypes } from './validate.js';
@@ -127,6 +128,8 @@ export {
   owningDelivery,
   claimSubtasks,
   startTask,
+  dueTask,
+  runAtOf,
   recordOutcomes,
   resultsInHand,
   subtaskError,

@@ -51,6 +51,8 @@ export interface Names {
   readonly streams: {
     /** The ready queue: tasks and subtasks that may run, by group, priority, fairness key and type. */
     readonly ready: string;
+    /** Delayed tasks: a server-side schedule per task, and the due notices they fire. */
+    readonly delayed: string;
     readonly work: string;
     readonly outcomes: string;
     readonly stops: string;
@@ -59,6 +61,8 @@ export interface Names {
   };
   readonly consumers: {
     readonly coordinatorOutcomes: string;
+    /** Shared by the coordinators: due notices of delayed tasks. */
+    readonly due: string;
     /** Durable consumer shared by every executor of one handler profile in a group. */
     executor(group: string, profile: string): string;
     /** Prefix of every executor consumer of a group. */
@@ -86,6 +90,10 @@ export interface Names {
   /** Every ready subject of one group. */
   readyGroupFilter(group: string): string;
   workSubject(group: string, profile: string): string;
+  /** The schedule (`Nats-Schedule: @at ...`) of a delayed task; one subject per task (ADR-51). */
+  delayedSubject(taskId: string): string;
+  /** Where a delayed task's schedule fires its due notice. */
+  dueSubject(): string;
   /** Executors tell the group's releaser (core NATS) which subtasks they finished: its credit. */
   creditSubject(group: string): string;
   /** The group's releaser answers here (core request/reply) with what waits and why. */
@@ -112,6 +120,7 @@ export interface Names {
   resultSubject(taskId: string): string;
   readonly subjects: {
     readonly readyAll: string;
+    readonly delayedAll: string;
     readonly workAll: string;
     readonly outcomesAll: string;
     /** Outcomes of every group. */
@@ -161,6 +170,7 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
     queueGroups: { coordinator: `${p}-coordinator` },
     streams: {
       ready: `${P}_READY`,
+      delayed: `${P}_DELAYED`,
       work: `${P}_WORK`,
       outcomes: `${P}_OUTCOMES`,
       stops: `${P}_STOPS`,
@@ -169,6 +179,7 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
     },
     consumers: {
       coordinatorOutcomes: `${p}-coordinator`,
+      due: `${p}-due`,
       executor: (group, profile) => `${p}-exec-${group}-${profile}`,
       executorPrefix: (group) => `${p}-exec-${group}-`,
     },
@@ -184,6 +195,8 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
       `${p}.ready.${group}.${priority}.${fairnessKey}.${type}`,
     readyGroupFilter: (group) => `${p}.ready.${group}.>`,
     workSubject: (group, profile) => `${p}.work.${group}.${profile}`,
+    delayedSubject: (taskId) => `${p}.delayed.${taskId}`,
+    dueSubject: () => `${p}.due`,
     creditSubject: (group) => `${p}.credit.${group}`,
     releaseStatusSubject: (group) => `${p}.status.${group}`,
     groupSettingsKey: (group) => `group.${group}`,
@@ -201,6 +214,7 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
     resultSubject: (taskId) => `$KV.${tasksBucket}.${taskId}.${RESULT_KEY}`,
     subjects: {
       readyAll: `${p}.ready.>`,
+      delayedAll: `${p}.delayed.>`,
       workAll: `${p}.work.>`,
       outcomesAll: `${p}.outcomes.>`,
       outcomesGroups: `${p}.outcomes.*`,

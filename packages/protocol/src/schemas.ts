@@ -22,7 +22,7 @@ const version = { type: 'integer', const: 2 } as const;
 const requestVersion = { type: 'integer', enum: [1, 2] } as const;
 const state = {
   type: 'string',
-  enum: ['pending', 'running', 'succeeded', 'failed', 'cancelled'],
+  enum: ['delayed', 'pending', 'running', 'succeeded', 'failed', 'cancelled'],
 } as const;
 
 export const MAX_CHUNK_SIZE = 1_000_000;
@@ -30,6 +30,8 @@ export const MAX_CHUNK_SIZE = 1_000_000;
 export const MAX_ITEMS_PER_MESSAGE = 10_000;
 /** Most subtasks of one task a work message may carry (`subtasksPerMessage`). */
 export const MAX_SUBTASKS_PER_MESSAGE = 1_000;
+/** The longest delay a submit may ask for (`runAt` is bounded the same way at submit). @defaultValue 1 year */
+export const MAX_DELAY_MS = 366 * 86_400_000;
 /** Most tasks one `submit_many` request may carry. */
 export const MAX_SUBMIT_MANY = 10_000;
 /**
@@ -136,9 +138,11 @@ const submitRequest = {
     timeoutMs: { type: 'integer', minimum: 1, maximum: 86_400_000 },
     subtasksPerMessage,
     requireExecutor: { type: 'boolean' },
+    delayMs: { type: 'integer', minimum: 0, maximum: MAX_DELAY_MS },
+    runAt: millis,
     metadata,
   },
-  not: { required: ['payload', 'payloadRef'] },
+  allOf: [{ not: { required: ['payload', 'payloadRef'] } }, { not: { required: ['delayMs', 'runAt'] } }],
   additionalProperties: false,
 } as const;
 
@@ -331,6 +335,7 @@ const taskRecord = {
     idempotencyKey: { type: 'string' },
     split,
     aggregate,
+    runAt: millis,
     timeoutMs: posInt,
     subtasksPerMessage,
     metadata,
@@ -425,6 +430,7 @@ const topologyManifest = {
       type: 'object',
       required: ['work', 'outcomes'],
       properties: {
+        due: consumerSettings,
         work: consumerSettings,
         outcomes: consumerSettings,
       },

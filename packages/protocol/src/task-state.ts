@@ -1,11 +1,13 @@
 /**
  * The task states. Which moves are allowed, and every next record, is computed in ./transitions.ts.
  *
+ * `delayed`: recorded, held by a server-side schedule until its `runAt`; then `pending`.
  * `pending`: recorded, waiting to run (queued, or held until an executor serves its type).
  * `running`: a subtask has run for a while, or an outcome is recorded and more are due.
  * `succeeded`, `failed`, `cancelled`: terminal, never change again.
  */
 export const TaskState = {
+  Delayed: 'delayed',
   Pending: 'pending',
   Running: 'running',
   Succeeded: 'succeeded',
@@ -22,6 +24,8 @@ export const TERMINAL_STATES: readonly TaskState[] = [
 ];
 
 const TRANSITIONS: Record<TaskState, readonly TaskState[]> = {
+  // a delayed task's work can report before its record is marked pending (they race at the due time)
+  delayed: ['pending', 'running', 'succeeded', 'failed', 'cancelled'],
   pending: ['running', 'succeeded', 'failed', 'cancelled'],
   running: ['succeeded', 'failed', 'cancelled'],
   succeeded: [],

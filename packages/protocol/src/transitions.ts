@@ -34,6 +34,8 @@ export interface NewTask {
   payloadBytes: number;
   /** Number of subtasks when known at submit (a built-in split of an inline payload). */
   total?: number;
+  /** When it may run, when later than now: the task is `delayed` until then. */
+  runAt?: number;
   now: number;
 }
 
@@ -50,7 +52,7 @@ export function createTask(t: NewTask): TaskRecord {
     split: req.split ?? { kind: 'none' },
     aggregate: req.aggregate ?? { kind: 'collect' },
     payloadBytes: t.payloadBytes,
-    state: 'pending',
+    state: t.runAt !== undefined && t.runAt > t.now ? 'delayed' : 'pending',
     createdAt: t.now,
     updatedAt: t.now,
   };
@@ -60,7 +62,22 @@ export function createTask(t: NewTask): TaskRecord {
   if (req.subtasksPerMessage !== undefined) rec.subtasksPerMessage = req.subtasksPerMessage;
   if (req.metadata !== undefined) rec.metadata = req.metadata;
   if (t.total !== undefined) rec.subtasks = newCounts(t.total);
+  if (rec.state === 'delayed') rec.runAt = t.runAt as number;
   return rec;
+}
+
+/** When a task asked to be delayed may run, from its request (undefined: at once). */
+export function runAtOf(req: Pick<SubmitRequest, 'delayMs' | 'runAt'>, now: number): number | undefined {
+  if (req.runAt !== undefined) return req.runAt;
+  return req.delayMs !== undefined && req.delayMs > 0 ? now + req.delayMs : undefined;
+}
+
+// ---- due ----------------------------------------------------------------------------------------
+
+/** A delayed task's time has come: it is `pending`, released like any other (a repeat changes nothing). */
+export function dueTask(rec: TaskRecord, now: number): TaskRecord | undefined {
+  if (rec.state !== 'delayed') return undefined;
+  return { ...rec, state: 'pending', updatedAt: now };
 }
 
 function newCounts(total: number): SubtaskCounts {
@@ -153,7 +170,7 @@ export function claimSubtasks(rec: TaskRecord, claims: readonly SubtaskRef[], no
 
 /** A subtask has been running for a while: the task is `running` (unless it moved on already). */
 export function startTask(rec: TaskRecord, startedAt: number, now: number): TaskRecord | undefined {
-  if (rec.state !== 'pending') return undefined;
+  if (rec.state !== 'pending' && rec.state !== 'delayed') return undefined;
   return { ...rec, state: 'running', startedAt: rec.startedAt ?? startedAt, updatedAt: now };
 }
 

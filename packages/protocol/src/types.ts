@@ -66,6 +66,10 @@ export interface SubmitRequest {
   subtasksPerMessage?: number;
   /** Refuse the task (`NO_EXECUTOR`) when no live executor of its group serves its type. */
   requireExecutor?: boolean;
+  /** Run no sooner than this many ms after submit (the task is `delayed` until then). */
+  delayMs?: number;
+  /** Run no sooner than this time (ms since the epoch); not with `delayMs`. */
+  runAt?: number;
   metadata?: Record<string, string>;
 }
 
@@ -134,6 +138,8 @@ export interface TaskRecord {
   timeoutMs?: number;
   subtasksPerMessage?: number;
   metadata?: Record<string, string>;
+  /** A delayed task runs no sooner than this (ms); it is `delayed` until then. */
+  runAt?: number;
   payloadBytes: number;
   state: TaskState;
   createdAt: number;
@@ -384,7 +390,7 @@ export interface TopologyManifest {
   provisionedAt: number;
 }
 
-export type ConsumerRole = 'work' | 'outcomes';
+export type ConsumerRole = 'work' | 'outcomes' | 'due';
 
 /**
  * Where release stands in a ready subject: the message (its stream sequence), the position in it

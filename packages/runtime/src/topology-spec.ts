@@ -27,7 +27,7 @@ import {
  * results moved into the tasks bucket, beside the records that guard them (no subtasks and results
  * buckets); the tasks bucket republishes record keys only.
  */
-export const TOPOLOGY_LAYOUT = 4;
+export const TOPOLOGY_LAYOUT = 5;
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -50,6 +50,7 @@ export const EXECUTOR_ADVERT_TTL_MS = 60_000;
 export const DEFAULT_CONSUMERS: Readonly<TopologyManifest['consumers']> = Object.freeze({
   work: { ackWaitMs: 30_000, maxDeliver: 5, maxAckPending: 10_000 },
   outcomes: { ackWaitMs: 60_000, maxDeliver: 10, maxAckPending: 20_000 },
+  due: { ackWaitMs: 10_000, maxDeliver: 10, maxAckPending: 20_000 },
 });
 
 /** What `provision` takes; everything has a default. */
@@ -137,6 +138,18 @@ export function streamSpecs(n: Names, m: TopologyManifest): StreamSpec[] {
     // direct gets let a group's releaser count what is in flight (the work stream holds it all)
     { ...base, ...workQueue, name: n.streams.work, subjects: [n.subjects.workAll], allow_direct: true },
     { ...base, ...workQueue, name: n.streams.outcomes, subjects: [n.subjects.outcomesAll] },
+    // delayed tasks: one server-held schedule (`@at`) per task on <p>.delayed.<taskId>, firing its
+    // due notice on <p>.due in the same stream (a schedule's target must be); the coordinators'
+    // consumer reads only the due notices, so acking one never touches a schedule (ADR 0019)
+    {
+      ...base,
+      ...dedupe,
+      name: n.streams.delayed,
+      subjects: [n.subjects.delayedAll, n.dueSubject()],
+      retention: RetentionPolicy.Workqueue,
+      allow_msg_schedules: true,
+      allow_direct: true,
+    },
     {
       ...base,
       ...dedupe,
@@ -202,6 +215,7 @@ export function consumerSpecs(
       stream: n.streams.outcomes,
       ...c('outcomes', n.consumers.coordinatorOutcomes, `${n.prefix}.outcomes.*`),
     },
+    { stream: n.streams.delayed, ...c('due', n.consumers.due, n.dueSubject()) },
   ];
 }
 

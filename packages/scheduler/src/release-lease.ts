@@ -116,14 +116,30 @@ export class ReleaseLease {
       if (change.intent) next.intent = change.intent;
       else delete next.intent;
     }
+    const bytes = encodeJson(next);
     try {
-      this.#revision = await this.topo.kv.release.update(this.#state.group, encodeJson(next), this.#revision);
+      this.#revision = await this.topo.kv.release.update(
+        this.#state.group,
+        bytes,
+        this.#revision,
+        Math.max(500, Math.floor(this.leaseMs / 3)),
+      );
     } catch (err) {
       if (isWrongRevision(err)) {
         this.#lost = true;
         return false;
       }
-      throw err;
+      // no answer (a server restarting, a leader moving): the write may or may not have been
+      // stored; the state as the leader has it says which
+      const cur = await readState(this.topo, this.#state.group).catch(() => undefined);
+      if (cur && cur.revision > this.#revision && sameBytes(encodeJson(cur.state), bytes)) {
+        this.#revision = cur.revision;
+      } else if (cur && cur.revision !== this.#revision) {
+        this.#lost = true;
+        return false;
+      } else {
+        throw err;
+      }
     }
     this.#state = next;
     this.#renewedAt = now;
@@ -152,6 +168,10 @@ async function readState(
   );
   if (!m || m.data.length === 0 || m.header?.get('KV-Operation')) return undefined;
   return { state: validate('release-state', decodeJson(m.data)), revision: m.seq };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function isWrongRevision(err: unknown): boolean {

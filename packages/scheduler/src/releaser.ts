@@ -96,6 +96,8 @@ export class GroupReleaser {
   /** The group's settings as last read, and when. */
   #settings: GroupSettings | undefined;
   #settingsAt = 0;
+  /** A background read of the settings under way. */
+  #settingsRead: Promise<void> | undefined;
   #settingsWatch: { stop(): void } | undefined;
   /** Rate windows and this round's counts, from the lease's `rates` on takeover. */
   readonly #limits: Limits;
@@ -437,17 +439,26 @@ export class GroupReleaser {
     })();
   }
 
-  /** The group's settings as followed, read again when they have not been seen for a while. */
+  /**
+   * The group's settings as followed. When they have not been seen for a while they are read again
+   * in the background: a round never waits on a read (one sent as the server restarts is lost and
+   * waits out its timeout), except the first, which has nothing to go by.
+   */
   async #currentSettings(): Promise<GroupSettings> {
-    if (!this.#settings || Date.now() - this.#settingsAt > SETTINGS_EVERY_MS) {
-      try {
-        this.#settings = (await readGroupSettings(this.topo, this.group)).settings;
-        this.#settingsAt = Date.now();
-      } catch (err) {
-        this.#log.warn({ err }, 'could not read the group settings; using the last ones');
-      }
+    if (!this.#settings) await this.#readSettings();
+    else if (Date.now() - this.#settingsAt > SETTINGS_EVERY_MS && !this.#settingsRead) {
+      this.#settingsRead = this.#readSettings().finally(() => (this.#settingsRead = undefined));
     }
     return this.#settings ?? defaultGroupSettings(this.group);
+  }
+
+  async #readSettings(): Promise<void> {
+    try {
+      this.#settings = (await readGroupSettings(this.topo, this.group)).settings;
+      this.#settingsAt = Date.now();
+    } catch (err) {
+      this.#log.warn({ err }, 'could not read the group settings; using the last ones');
+    }
   }
 
   /**

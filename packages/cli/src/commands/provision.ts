@@ -17,6 +17,9 @@ export const provisionOptions = {
   'work-max-deliver': { type: 'string' },
   'outcomes-max-deliver': { type: 'string' },
   'work-max-ack-pending': { type: 'string' },
+  'due-ack-wait-ms': { type: 'string' },
+  'due-max-deliver': { type: 'string' },
+  'due-max-ack-pending': { type: 'string' },
   'rotate-key': { type: 'boolean' },
 } as const;
 
@@ -38,7 +41,7 @@ export function topologyFromFlags(
   set('stopRetentionMs', num('stop-retention-ms'));
   set('dlqRetentionMs', num('dlq-retention-ms'));
   const consumers: NonNullable<TopologyOptions['consumers']> = {};
-  for (const role of ['work', 'outcomes'] as ConsumerRole[]) {
+  for (const role of ['work', 'outcomes', 'due'] as ConsumerRole[]) {
     const c: { ackWaitMs?: number; maxDeliver?: number; maxAckPending?: number } = {};
     const wait = num(`${role}-ack-wait-ms`);
     const deliver = num(`${role}-max-deliver`);

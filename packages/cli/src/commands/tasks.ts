@@ -41,6 +41,23 @@ export function parseSplit(text: string): SplitSpec {
   );
 }
 
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `--delay 90s`, `--delay 15m`, `--delay 1500` (ms): a whole number with an optional unit. */
+export function parseDuration(text: string, flag: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) throw new Error(`--${flag}: expected a duration such as 500ms, 90s, 15m, 2h or 1d, got "${text}"`);
+  return Number(m[1]) * (UNIT_MS[m[2] ?? 'ms'] ?? 1);
+}
+
+/** `--at 2026-12-01T09:00:00Z` (any date Date.parse reads) or epoch milliseconds. */
+export function parseInstant(text: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(ms))
+    throw new Error(`--at: expected an ISO date or epoch milliseconds, got "${text}"`);
+  return ms;
+}
+
 export async function submitCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
     payload: { type: 'string', short: 'p' },
@@ -52,6 +69,8 @@ export async function submitCommand(argv: string[]): Promise<number> {
     priority: { type: 'string' },
     key: { type: 'string' },
     'timeout-ms': { type: 'string' },
+    delay: { type: 'string' },
+    at: { type: 'string' },
     'per-message': { type: 'string' },
     'require-executor': { type: 'boolean' },
     wait: { type: 'boolean', short: 'w' },
@@ -70,6 +89,8 @@ export async function submitCommand(argv: string[]): Promise<number> {
   if (values.priority) req['priority'] = int(values.priority, 'priority', 5);
   if (values.key) req['idempotencyKey'] = values.key;
   if (values['timeout-ms']) req['timeoutMs'] = int(values['timeout-ms'], 'timeout-ms', 0);
+  if (values.delay) req['delayMs'] = parseDuration(values.delay, 'delay');
+  if (values.at) req['runAt'] = parseInstant(values.at);
   if (values['per-message']) req['subtasksPerMessage'] = int(values['per-message'], 'per-message', 1);
   if (values['require-executor']) req['requireExecutor'] = true;
   const task: SubmitRequest = validate('submit-request', req);
