@@ -7,10 +7,12 @@ import {
   claimSubtasks,
   resultsInHand,
   createTask,
+  dueTask,
   failTask,
   finishTask,
   owningDelivery,
   recordOutcomes,
+  runAtOf,
   startTask,
 } from './transitions.js';
 import { resent, subtaskDelivery, type OutcomeItem, type TaskRecord, type WorkItem } from './types.js';
@@ -56,6 +58,27 @@ describe('transitions, by example', () => {
     expect(t).toMatchObject({ state: 'pending', group: 'default', tenant: 'default', priority: 5 });
     expect(t.subtasks).toMatchObject({ total: 3, succeeded: 0, failed: 0 });
     expect(task(undefined).subtasks).toBeUndefined();
+  });
+
+  it('records a task asked to run later as delayed until its time, and pending when due', () => {
+    const request = { type: 'work' };
+    const runAt = runAtOf({ delayMs: 5_000 }, NOW) ?? 0;
+    expect(runAt).toBe(NOW + 5_000);
+    expect(runAtOf({ runAt: NOW + 1 }, NOW)).toBe(NOW + 1);
+    expect(runAtOf({ delayMs: 0 }, NOW)).toBeUndefined();
+    const delayed = createTask({ id: 'T', request, payloadBytes: 0, runAt, now: NOW });
+    expect(delayed).toMatchObject({ state: 'delayed', runAt: NOW + 5_000 });
+    // a time already past is no delay
+    const past = createTask({ id: 'T', request, payloadBytes: 0, runAt: NOW - 1, now: NOW });
+    expect(past.state).toBe('pending');
+    expect(past.runAt).toBeUndefined();
+    const due = dueTask(delayed, NOW + 5_000);
+    expect(due).toMatchObject({ state: 'pending', runAt: NOW + 5_000, updatedAt: NOW + 5_000 });
+    // a repeat of the due notice, or one of a cancelled task, changes nothing
+    expect(dueTask(due!, NOW + 5_001)).toBeUndefined();
+    expect(dueTask(cancelTask(delayed, 'no', NOW)!, NOW + 5_000)).toBeUndefined();
+    // work reported at the due moment may reach the record before it is marked pending
+    expect(startTask(delayed, NOW + 5_000, NOW + 5_000)?.state).toBe('running');
   });
 
   it('learns the total from the first outcome of a custom split', () => {

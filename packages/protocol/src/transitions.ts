@@ -39,7 +39,7 @@ export interface NewTask {
   now: number;
 }
 
-/** The `pending` record of a newly submitted task. */
+/** The record of a newly submitted task: `pending`, or `delayed` with its `runAt` when that is later. */
 export function createTask(t: NewTask): TaskRecord {
   const req = t.request;
   const rec: TaskRecord = {
