@@ -185,7 +185,7 @@ export class Api {
     await Promise.all([
       this.#stopAndConfirm(task),
       indexFailed ? this.index.add([task]) : undefined,
-      u.before.state === 'delayed' ? this.#dropSchedule(task.id) : undefined,
+      u.before.state === 'delayed' ? this.#dropSchedule(task) : undefined,
     ]);
     return { task };
   }
@@ -194,13 +194,16 @@ export class Api {
    * Removes a cancelled delayed task's schedule, so that it never fires (if it fires anyway, its
    * notice finds the task cancelled and is dropped).
    */
-  async #dropSchedule(taskId: string): Promise<void> {
+  async #dropSchedule(task: TaskRecord): Promise<void> {
     try {
       await this.topo.jsm.streams.purge(this.topo.names.streams.delayed, {
-        filter: this.topo.names.delayedSubject(taskId),
+        filter: this.topo.names.delayedSubject(task),
       });
     } catch (err) {
-      this.cfg.log.warn({ err, taskId }, 'could not remove the schedule of a cancelled delayed task');
+      this.cfg.log.warn(
+        { err, taskId: task.id },
+        'could not remove the schedule of a cancelled delayed task',
+      );
     }
   }
 

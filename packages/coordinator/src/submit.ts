@@ -314,7 +314,7 @@ export class Submitter {
       const data = packWithItems({ v: WIRE_VERSION, kind: 'sched' }, 'tasks', [taskItem(record, input)]);
       const fireAt = Math.max(now, (record.runAt ?? now) - DUE_EARLY_MS);
       return {
-        subject: this.topo.names.delayedSubject(record.id),
+        subject: this.topo.names.delayedSubject(record),
         data,
         headers: [
           ['Nats-Schedule', `@at ${new Date(fireAt).toISOString()}`],

@@ -90,8 +90,11 @@ export interface Names {
   /** Every ready subject of one group. */
   readyGroupFilter(group: string): string;
   workSubject(group: string, profile: string): string;
-  /** The schedule (`Nats-Schedule: @at ...`) of a delayed task; one subject per task (ADR-51). */
-  delayedSubject(taskId: string): string;
+  /**
+   * The schedule (`Nats-Schedule: @at ...`) of a delayed task; one subject per task (ADR-51), by
+   * group and type so that what is delayed can be counted per group and type.
+   */
+  delayedSubject(task: { id: string; group: string; type: string }): string;
   /** Where a delayed task's schedule fires its due notice. */
   dueSubject(): string;
   /** Executors tell the group's releaser (core NATS) which subtasks they finished: its credit. */
@@ -195,7 +198,7 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
       `${p}.ready.${group}.${priority}.${fairnessKey}.${type}`,
     readyGroupFilter: (group) => `${p}.ready.${group}.>`,
     workSubject: (group, profile) => `${p}.work.${group}.${profile}`,
-    delayedSubject: (taskId) => `${p}.delayed.${taskId}`,
+    delayedSubject: (t) => `${p}.delayed.${t.group}.${t.type}.${t.id}`,
     dueSubject: () => `${p}.due`,
     creditSubject: (group) => `${p}.credit.${group}`,
     releaseStatusSubject: (group) => `${p}.status.${group}`,

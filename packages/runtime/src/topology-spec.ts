@@ -138,7 +138,7 @@ export function streamSpecs(n: Names, m: TopologyManifest): StreamSpec[] {
     // direct gets let a group's releaser count what is in flight (the work stream holds it all)
     { ...base, ...workQueue, name: n.streams.work, subjects: [n.subjects.workAll], allow_direct: true },
     { ...base, ...workQueue, name: n.streams.outcomes, subjects: [n.subjects.outcomesAll] },
-    // delayed tasks: one server-held schedule (`@at`) per task on <p>.delayed.<taskId>, firing its
+    // delayed tasks: one server-held schedule (`@at`) per task on <p>.delayed.<group>.<type>.<taskId>, firing its
     // due notice on <p>.due in the same stream (a schedule's target must be); the coordinators'
     // consumer reads only the due notices, so acking one never touches a schedule (ADR 0019)
     {
