@@ -241,7 +241,7 @@ function failed(message: string, errCode: number | undefined, transient: boolean
 }
 
 const SEQ = Buffer.from('"seq":');
-const DUPLICATE = Buffer.from('"duplicate":true');
+const DUPLICATE = Buffer.from('"duplicate"');
 const ERROR = Buffer.from('"error"');
 
 /** The `seq` of a successful publish ack (`{"stream":"X","seq":12}`), read without a JSON parse. */
@@ -262,8 +262,14 @@ function ackSeq(data: Uint8Array): number | undefined {
   return digits > 0 ? n : undefined;
 }
 
-function hasDuplicate(data: Uint8Array): boolean {
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).indexOf(DUPLICATE) >= 0;
+/** `"duplicate": true` in a publish ack (the server writes a space after the colon; allow none). */
+export function hasDuplicate(data: Uint8Array): boolean {
+  const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const at = b.indexOf(DUPLICATE);
+  if (at < 0) return false;
+  let i = at + DUPLICATE.length;
+  while (b[i] === 0x20 || b[i] === 0x3a) i++; // spaces and the colon
+  return b[i] === 0x74; // t(rue)
 }
 
 /**

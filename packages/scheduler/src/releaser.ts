@@ -647,6 +647,7 @@ export class GroupReleaser {
     const loaded = new Map<string, Awaited<ReturnType<typeof loadReadyMessage>>['loaded']>();
     const stream = this.topo.names.streams.ready;
     const out: OutMsg[] = [];
+    const sent: WorkItem[][] = [];
     for (const m of intent.msgs) {
       const items: WorkItem[] = [];
       for (const [subject, seq, pos, from, to] of m.parts) {
@@ -691,13 +692,21 @@ export class GroupReleaser {
         ],
         msgId: m.id,
       });
-      const profile = m.subject.split('.').at(-1) ?? '';
-      for (const it of items) this.#inFlight.released(it, profile, keysOf(it));
+      sent.push(items);
     }
     const results = await this.topo.publisher.publishAll(out);
     const failed = results.find((r) => !r.ok);
     if (failed && !failed.ok)
       throw new Error(`could not publish the last round again: ${failed.error.message}`);
+    // only what was stored now is new in flight; a copy dropped as a duplicate was stored by the
+    // previous holder and may have run since (its credit went to that holder): the next round
+    // counts the work stream instead of guessing
+    results.forEach((r, i) => {
+      if (!r.ok || r.duplicate) return;
+      const profile = (out[i] as OutMsg).subject.split('.').at(-1) ?? '';
+      for (const it of sent[i] ?? []) this.#inFlight.released(it, profile, keysOf(it));
+    });
+    this.#countedAt = 0;
     this.#log.info(
       { messages: out.length, stored: results.filter((r) => r.ok && !r.duplicate).length },
       'published the last round of the previous holder again',
