@@ -9,6 +9,9 @@ COPY packages ./packages
 RUN pnpm install --frozen-lockfile && pnpm build && CI=true pnpm install --frozen-lockfile --prod
 
 FROM node:20-bookworm-slim
+# time zones for logs and for operators reading schedules in local time (Node's own ICU data
+# checks the zone names of cron schedules; the nats-server image carries its own, deploy/nats)
+RUN apt-get update && apt-get install -y --no-install-recommends tzdata && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app /app

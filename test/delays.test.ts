@@ -76,6 +76,8 @@ describe('delayed tasks', () => {
       { delayMs: -1 },
       { delayMs: MAX_DELAY_MS + 1 },
       { runAt: now + MAX_DELAY_MS + 86_400_000 },
+      // longer than the task retention (7 days here) would keep the record
+      { delayMs: 8 * 86_400_000 },
     ]) {
       await expect(stack.client.submit({ type: 'stamp', ...bad }), JSON.stringify(bad)).rejects.toMatchObject(
         {

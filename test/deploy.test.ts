@@ -10,8 +10,10 @@ describe('deployment files', () => {
   it('docker-compose runs the pinned nats-server release on 3 routed nodes', () => {
     const compose = read('docker-compose.yml');
     const version = pinnedVersions()!.natsServer.replace(/^v/, '');
-    const images = [...compose.matchAll(/image: nats:(\S+)/g)].map((m) => m[1]);
+    // the pinned release, with tzdata added for cron schedules in a time zone
+    const images = [...compose.matchAll(/NATS_IMAGE: 'nats:(\S+)'/g)].map((m) => m[1]);
     expect(images).toEqual([`${version}-alpine`]);
+    expect(read('deploy/nats/Dockerfile')).toContain('apk add --no-cache tzdata');
     for (const node of ['nats-1', 'nats-2', 'nats-3']) expect(compose).toContain(`NATS_SERVER_NAME: ${node}`);
     const conf = read('deploy/nats/nats.conf');
     for (const node of ['nats-1', 'nats-2', 'nats-3']) expect(conf).toContain(`nats-route://${node}:6222`);

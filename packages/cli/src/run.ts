@@ -3,6 +3,7 @@ import { clusterCommand } from './commands/cluster.js';
 import { demoCommand } from './commands/demo.js';
 import { roleCommand } from './commands/roles.js';
 import { provisionCommand } from './commands/provision.js';
+import { scheduleCommand } from './commands/schedules.js';
 import {
   cancelCommand,
   executorsCommand,
@@ -41,6 +42,12 @@ tasks:
   watch <id>                   cancel <id> [--reason TEXT]
   executors [--group G]        live executors and the types they serve
 
+schedules (cron with a time zone, or a fixed interval; each occurrence creates one task):
+  schedule create <id> <type> (--cron "0 */5 * * * *" [--tz Europe/Paris] | --every 30s)
+                [task flags as for submit] [--missed once|skip] [--missed-after 60s]
+                [--overlap allow|skip] [--paused]    create, or replace the definition of <id>
+  schedule ls [--json]         schedule show|pause|resume|delete|trigger <id>
+
 common: --server URL (NATS_URL)  --creds FILE (NATS_CREDS)  --prefix P (JETSCHED_PREFIX, default jetsched)
         --log-level L (LOG_LEVEL)
 `;
@@ -67,6 +74,9 @@ export async function run(argv: string[]): Promise<number> {
       return clusterCommand(rest);
     case 'submit':
       return submitCommand(rest);
+    case 'schedule':
+    case 'schedules':
+      return scheduleCommand(rest);
     case 'status':
       return statusCommand(rest);
     case 'watch':

@@ -28,6 +28,10 @@ import {
   type Names,
   type ProgressMessage,
   type ReleaseStatus,
+  type ScheduleDefinition,
+  type ScheduleListReply,
+  type ScheduleReply,
+  type ScheduleTriggerReply,
   type SubmitReply,
   type SubmitRequest,
   type TaskRecord,
@@ -104,6 +108,19 @@ export interface Client {
    * scheduler releases for the group right now).
    */
   queueStatus(group: string): Promise<ReleaseStatus | undefined>;
+  /**
+   * Creates a cron or interval schedule, or replaces the definition of the one with that id (what
+   * it ran so far is kept): each occurrence creates one task from `task`.
+   */
+  createSchedule(def: ScheduleDefinition): Promise<ScheduleReply>;
+  schedule(id: string): Promise<ScheduleReply>;
+  schedules(): Promise<ScheduleReply[]>;
+  /** A paused schedule creates no tasks; resuming does not catch up on what it skipped. */
+  pauseSchedule(id: string): Promise<ScheduleReply>;
+  resumeSchedule(id: string): Promise<ScheduleReply>;
+  deleteSchedule(id: string): Promise<ScheduleReply>;
+  /** Creates the schedule's task now (also while paused); returns its id. */
+  triggerSchedule(id: string): Promise<ScheduleTriggerReply>;
   close(): Promise<void>;
 }
 
@@ -226,6 +243,42 @@ class ClientImpl implements Client {
       if (isTransientNatsError(err)) return undefined;
       throw err;
     }
+  }
+
+  async createSchedule(def: ScheduleDefinition): Promise<ScheduleReply> {
+    return this.#scheduleReply(await this.#request<ScheduleReply>(this.names.api.scheduleCreate, def));
+  }
+
+  async schedule(id: string): Promise<ScheduleReply> {
+    return this.#scheduleReply(await this.#request<ScheduleReply>(this.names.api.scheduleGet, { id }));
+  }
+
+  async schedules(): Promise<ScheduleReply[]> {
+    return (await this.#request<ScheduleListReply>(this.names.api.scheduleList, {})).schedules;
+  }
+
+  async pauseSchedule(id: string): Promise<ScheduleReply> {
+    return this.#scheduleReply(await this.#request<ScheduleReply>(this.names.api.schedulePause, { id }));
+  }
+
+  async resumeSchedule(id: string): Promise<ScheduleReply> {
+    return this.#scheduleReply(await this.#request<ScheduleReply>(this.names.api.scheduleResume, { id }));
+  }
+
+  async deleteSchedule(id: string): Promise<ScheduleReply> {
+    return this.#scheduleReply(await this.#request<ScheduleReply>(this.names.api.scheduleDelete, { id }));
+  }
+
+  async triggerSchedule(id: string): Promise<ScheduleTriggerReply> {
+    const r = await this.#request<ScheduleTriggerReply>(this.names.api.scheduleTrigger, { id });
+    return { ...this.#scheduleReply(r), taskId: r.taskId };
+  }
+
+  /** The reply without the envelope's `ok`. */
+  #scheduleReply(r: ScheduleReply): ScheduleReply {
+    return r.nextRunAt === undefined
+      ? { schedule: r.schedule }
+      : { schedule: r.schedule, nextRunAt: r.nextRunAt };
   }
 
   async cancel(id: string, reason?: string): Promise<TaskRecord> {

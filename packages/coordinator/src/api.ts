@@ -38,6 +38,7 @@ import type { ListIndex } from './list-index.js';
 import { DEFAULT_WAIT_MS, type CoordinatorConfig } from './options.js';
 import type { Records } from './records.js';
 import { getGroup, pauseGroup, setGroup } from './groups.js';
+import type { Schedules } from './schedules.js';
 import { publishStops } from './stops.js';
 import type { Submitter } from './submit.js';
 
@@ -55,6 +56,7 @@ export class Api {
     private readonly records: Records,
     private readonly index: ListIndex,
     private readonly submitter: Submitter,
+    private readonly schedules: Schedules,
     private readonly registry: ExecutorRegistry,
     private readonly cfg: CoordinatorConfig,
   ) {
@@ -71,6 +73,13 @@ export class Api {
       [a.groupSet, (b) => setGroup(this.topo, b)],
       [a.groupPause, (b) => pauseGroup(this.topo, b, true)],
       [a.groupResume, (b) => pauseGroup(this.topo, b, false)],
+      [a.scheduleCreate, (b) => this.schedules.create(b)],
+      [a.scheduleGet, (b) => this.schedules.get(b)],
+      [a.scheduleList, (b) => this.schedules.list(b)],
+      [a.schedulePause, (b) => this.schedules.pause(b, true)],
+      [a.scheduleResume, (b) => this.schedules.pause(b, false)],
+      [a.scheduleDelete, (b) => this.schedules.delete(b)],
+      [a.scheduleTrigger, (b) => this.schedules.trigger(b)],
     ]);
   }
 

@@ -19,6 +19,7 @@ import { DueNotices } from './due.js';
 import { ListIndex } from './list-index.js';
 import { compileCoordinatorOptions, type CoordinatorConfig, type CoordinatorOptions } from './options.js';
 import { OutcomeRecorder } from './outcomes.js';
+import { Schedules } from './schedules.js';
 import { Records } from './records.js';
 import { Submitter } from './submit.js';
 
@@ -36,7 +37,8 @@ class CoordinatorImpl extends ActorBase<CoordinatorConfig> implements Coordinato
     this.life.onClose('executor-registry', () => registry.close());
     const recorder = new OutcomeRecorder(topo, store, records, index, cfg);
     const submitter = new Submitter(topo, store, records.cache, index, registry, cfg);
-    const api = new Api(topo, store, records, index, submitter, registry, cfg);
+    const schedules = new Schedules(topo, store, submitter, cfg);
+    const api = new Api(topo, store, records, index, submitter, schedules, registry, cfg);
 
     const consumer = await topo.js.consumers.get(
       topo.names.streams.outcomes,
@@ -49,7 +51,7 @@ class CoordinatorImpl extends ActorBase<CoordinatorConfig> implements Coordinato
     });
     this.life.onClose('outcomes', () => outcomes.stop());
 
-    const dueNotices = new DueNotices(topo, records, submitter, cfg);
+    const dueNotices = new DueNotices(topo, records, submitter, schedules, cfg);
     const dueConsumer = await topo.js.consumers.get(topo.names.streams.delayed, topo.names.consumers.due);
     const due = await consumeInBatches(dueConsumer, {
       maxBatch: cfg.outcomeBatch,

@@ -10,6 +10,9 @@
  * A notice fired again (the server re-fires a schedule after a crash) finds the record moved on and
  * is acked without a second hand-off; a cancelled task's notice is dropped the same way. A crash
  * between 1 and 2 redelivers the notice, and the hand-off's copy is dropped by its dedupe id.
+ *
+ * The same consumer brings the fire notices of cron and interval schedules (`kind: "fire"`), which
+ * ./schedules.ts turns into tasks, one schedule's notices in order.
  */
 import type { JsMsg } from '@nats-io/jetstream';
 import {
@@ -20,11 +23,22 @@ import {
   toErrorRecord,
   validate,
   failTask,
+  kindOf,
+  JetschedError,
+  type ErrorRecord,
+  type FireNotice,
   type SchedTask,
 } from '@jetsched/protocol';
-import { isLastDelivery, msgContentType, rejectMessage, type Topology } from '@jetsched/runtime';
+import {
+  isLastDelivery,
+  msgContentType,
+  rejectMessage,
+  SIGNATURE_HEADER,
+  type Topology,
+} from '@jetsched/runtime';
 import type { CoordinatorConfig } from './options.js';
 import type { Records } from './records.js';
+import type { Schedules } from './schedules.js';
 import type { HandOff, Submitter } from './submit.js';
 
 /** Notices due within this much of each other are handled together. */
@@ -35,6 +49,7 @@ export class DueNotices {
     private readonly topo: Topology,
     private readonly records: Records,
     private readonly submitter: Submitter,
+    private readonly schedules: Schedules,
     private readonly cfg: CoordinatorConfig,
   ) {}
 
@@ -52,36 +67,63 @@ export class DueNotices {
    */
   async handleBatch(msgs: JsMsg[]): Promise<void> {
     const due = new Map<number, { msg: JsMsg; task: SchedTask; runAt: number }[]>();
+    const fires = new Map<string, { msg: JsMsg; notice: FireNotice }[]>();
     for (const msg of msgs) {
-      let task: SchedTask | undefined;
       try {
-        task = validate('sched-batch', decode(msg.data, msgContentType(msg))).tasks?.[0];
+        if (!this.topo.signer.verify(msg.data, msg.headers?.get(SIGNATURE_HEADER))) {
+          throw new JetschedError(
+            ErrorCode.BadRequest,
+            'a due notice without a valid signature: only a coordinator schedules tasks',
+          );
+        }
+        const value = decode(msg.data, msgContentType(msg));
+        if (kindOf(value) === 'fire') {
+          const notice = validate('fire-notice', value);
+          fires.set(notice.schedule, [...(fires.get(notice.schedule) ?? []), { msg, notice }]);
+          continue;
+        }
+        const task = validate('sched-batch', value).tasks?.[0];
         if (!task) throw new Error('a due notice without a task');
+        const runAt = task.record?.runAt ?? 0;
+        const bucket = Math.ceil(runAt / BUCKET_MS) * BUCKET_MS;
+        due.set(bucket, [...(due.get(bucket) ?? []), { msg, task, runAt }]);
       } catch (err) {
-        await rejectMessage(
-          this.topo,
-          this.cfg.log,
-          'due',
-          this.cfg.id,
-          msg,
-          toErrorRecord(err, ErrorCode.BadRequest),
-        );
-        continue;
+        const reason = toErrorRecord(err, ErrorCode.BadRequest);
+        await rejectMessage(this.topo, this.cfg.log, 'due', this.cfg.id, msg, reason);
       }
-      const runAt = task.record?.runAt ?? 0;
-      const bucket = Math.ceil(runAt / BUCKET_MS) * BUCKET_MS;
-      due.set(bucket, [...(due.get(bucket) ?? []), { msg, task, runAt }]);
     }
     for (const [at, list] of due) {
-      const p = (async () => {
+      this.#hold(async () => {
         const wait = at - Date.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         await this.#due(list);
-      })()
-        .catch((err: unknown) => this.cfg.log.error({ err }, 'handling due notices failed'))
-        .finally(() => this.#held.delete(p));
-      this.#held.add(p);
+      });
     }
+    // one schedule's occurrences in order, each acked once its task is created (or it is skipped)
+    for (const list of fires.values()) {
+      this.#hold(async () => {
+        for (const { msg, notice } of list) {
+          try {
+            await this.schedules.fire(msg, notice);
+            msg.ack();
+          } catch (err) {
+            this.cfg.log.warn(
+              { err, schedule: notice.schedule },
+              'could not handle a schedule firing; it comes back',
+            );
+            await this.#failed(msg, err);
+          }
+        }
+      });
+    }
+  }
+
+  /** Runs `work` in the background; {@link close} waits for it. */
+  #hold(work: () => Promise<void>): void {
+    const p = work()
+      .catch((err: unknown) => this.cfg.log.error({ err }, 'handling due notices failed'))
+      .finally(() => this.#held.delete(p));
+    this.#held.add(p);
   }
 
   async #due(list: { msg: JsMsg; task: SchedTask }[]): Promise<void> {
@@ -95,7 +137,8 @@ export class DueNotices {
         const rec = found.get(d.task.id)?.record;
         if (rec?.state === 'delayed') handOffs.push({ record: rec, input: inputOf(d.task) });
       }
-      const errors = await this.submitter.enqueue(handOffs);
+      // one task per message: a notice redelivered among other notices repeats the same message id
+      const errors = await this.submitter.enqueue(handOffs, { onePerMessage: true });
       const failed = errors.find((e) => e);
       if (failed) throw failed;
       const now = Date.now();
@@ -111,28 +154,41 @@ export class DueNotices {
       }
     } catch (err) {
       this.cfg.log.warn({ err, tasks: ids.length }, 'could not hand due tasks on; they come back');
-      for (const d of list) await this.#failed(d.msg, d.task.id, err);
+      for (const d of list) {
+        await this.#failed(d.msg, err, async (error) => {
+          const now = Date.now();
+          await this.records.update([d.task.id], (cur) => ({
+            next: failTask(cur.record, error, now),
+            out: undefined,
+          }));
+        });
+      }
     }
   }
 
-  /** A notice that could not be handled: again later, or, on its last delivery, given up. */
-  async #failed(msg: JsMsg, taskId: string, err: unknown): Promise<void> {
+  /**
+   * A notice that could not be handled: again later, or, on its last delivery, dead-lettered (and
+   * `giveUp` told, to fail the delayed task).
+   */
+  async #failed(msg: JsMsg, err: unknown, giveUp?: (error: ErrorRecord) => Promise<void>): Promise<void> {
     if (!isLastDelivery(msg, this.topo.manifest.consumers.due.maxDeliver)) {
       msg.nak(1_000 * msg.info.deliveryCount);
       return;
     }
-    const error = {
+    const error: ErrorRecord = {
       code: ErrorCode.MaxDeliveries,
-      message: `the delayed task could not be handed on after ${msg.info.deliveryCount} deliveries: ${(err as Error).message}`,
+      message: `the due notice could not be handled in ${msg.info.deliveryCount} deliveries: ${(err as Error).message}`,
       retryable: false,
     };
-    await rejectMessage(this.topo, this.cfg.log, 'due', this.cfg.id, msg, error, async () => {
-      const now = Date.now();
-      await this.records.update([taskId], (cur) => ({
-        next: failTask(cur.record, error, now),
-        out: undefined,
-      }));
-    });
+    await rejectMessage(
+      this.topo,
+      this.cfg.log,
+      'due',
+      this.cfg.id,
+      msg,
+      error,
+      giveUp && (() => giveUp(error)),
+    );
   }
 }
 

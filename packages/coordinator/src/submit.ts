@@ -93,6 +93,8 @@ function knownTotal(req: SubmitRequest): number | undefined {
 
 interface Entry {
   req: SubmitRequest;
+  /** The schedule occurrence the task is created for (see ./schedules.ts). */
+  schedule?: TaskRecord['schedule'];
 }
 
 export class Submitter {
@@ -108,9 +110,10 @@ export class Submitter {
   ) {}
 
   /** Submits one validated request; throws its error. */
-  async submit(req: SubmitRequest): Promise<SubmitReply> {
+  async submit(req: SubmitRequest, schedule?: TaskRecord['schedule']): Promise<SubmitReply> {
     checkSubmission(req, this.cfg);
-    const r = await this.#commit.add({ req });
+    this.#checkDelay(req);
+    const r = await this.#commit.add(schedule ? { req, schedule } : { req });
     if (!r.ok) throw JetschedError.fromRecord(r.error);
     return { id: r.id, duplicate: r.duplicate };
   }
@@ -123,6 +126,7 @@ export class Submitter {
       try {
         const req = validate('submit-request', t);
         checkSubmission(req, this.cfg);
+        this.#checkDelay(req);
         valid.push({ i, req });
       } catch (err) {
         out[i] = { ok: false, error: toErrorRecord(err, ErrorCode.BadRequest) };
@@ -131,6 +135,24 @@ export class Submitter {
     const results = await this.#commit.addAll(valid.map((v) => ({ req: v.req })));
     valid.forEach((v, k) => (out[v.i] = results[k] as ApiReply<SubmitReply>));
     return out;
+  }
+
+  /**
+   * A delay must end while the task's record is kept (records expire the task retention after their
+   * last write): a longer one is refused rather than lost.
+   */
+  #checkDelay(req: SubmitRequest): void {
+    const now = Date.now();
+    const runAt = runAtOf(req, now);
+    const keep = this.topo.manifest.taskRetentionMs - DELAY_RETENTION_MARGIN_MS;
+    if (runAt === undefined || runAt - now <= keep) return;
+    const days = (ms: number): string => (ms / 86_400_000).toFixed(1);
+    throw new JetschedError(
+      ErrorCode.BadRequest,
+      `the task would wait ${days(runAt - now)} days, longer than its record is kept (the task retention, ${days(
+        this.topo.manifest.taskRetentionMs,
+      )} days, less 1 hour): provision a longer --task-retention-ms`,
+    );
   }
 
   /** One round: idempotency keys, then records, then hand-offs; one result per entry. */
@@ -158,18 +180,9 @@ export class Submitter {
     const fresh = entries.map((_, i) => i).filter((i) => results[i] === undefined);
     const inputs = fresh.map((i) => encodeInput((entries[i] as Entry).req));
     const now = Date.now();
-    const records: TaskRecord[] = fresh.map((i, k) => {
-      const req = (entries[i] as Entry).req;
-      const total = knownTotal(req);
-      return createTask({
-        id: ids[i] as string,
-        request: req,
-        payloadBytes: inputs[k]?.bytes.length ?? 0,
-        ...(total === undefined ? {} : { total }),
-        ...delayOf(req, now),
-        now,
-      });
-    });
+    const records: TaskRecord[] = fresh.map((i, k) =>
+      newRecord(ids[i] as string, entries[i] as Entry, inputs[k]?.bytes.length ?? 0, now),
+    );
     // new tasks are indexed as pending in the same window; a lost page only delays their listing
     const { results: written, alongsideFailed } = await this.store.write(
       records.map((record) => ({ record, expect: 0 })),
@@ -255,7 +268,7 @@ export class Submitter {
             });
           }
           if (!(await this.store.get(prior.taskId)))
-            await this.#recordLate(prior.taskId, (entries[first] as Entry).req);
+            await this.#recordLate(prior.taskId, entries[first] as Entry);
           for (const i of members) results[i] = { ok: true, id: prior.taskId, duplicate: true };
         } catch (err) {
           for (const i of members) results[i] = { ok: false, error: toErrorRecord(err, ErrorCode.Internal) };
@@ -265,17 +278,9 @@ export class Submitter {
   }
 
   /** Records and hands off a task whose first submit claimed its key and died before recording it. */
-  async #recordLate(id: string, req: SubmitRequest): Promise<void> {
-    const input = encodeInput(req);
-    const total = knownTotal(req);
-    const record = createTask({
-      id,
-      request: req,
-      payloadBytes: input?.bytes.length ?? 0,
-      ...(total === undefined ? {} : { total }),
-      ...delayOf(req, Date.now()),
-      now: Date.now(),
-    });
+  async #recordLate(id: string, entry: Entry): Promise<void> {
+    const input = encodeInput(entry.req);
+    const record = newRecord(id, entry, input?.bytes.length ?? 0, Date.now());
     const {
       results: [w],
     } = await this.store.write([{ record, expect: 0 }], this.index.pages([record]));
@@ -339,9 +344,14 @@ export class Submitter {
    * Publishes tasks to the ready queue (ADR 0018), on the subject of their group, priority, fairness
    * key and type, as few messages as fit the server's max_payload, each with the records as written
    * and a signature, so that a releaser need not read them back. Returns an error per task whose
-   * hand-off was not stored (undefined when it was).
+   * hand-off was not stored (undefined when it was). `onePerMessage`: each task alone, so that its
+   * message's dedupe id depends on that task only (a hand-off repeated in other company is still
+   * dropped as a copy).
    */
-  async enqueue(tasks: readonly HandOff[]): Promise<(Error | undefined)[]> {
+  async enqueue(
+    tasks: readonly HandOff[],
+    opts: { onePerMessage?: boolean } = {},
+  ): Promise<(Error | undefined)[]> {
     const errors = new Array<Error | undefined>(tasks.length);
     if (tasks.length === 0) return errors;
     const items = tasks.map((t) => taskItem(t.record, t.input));
@@ -358,7 +368,7 @@ export class Submitter {
     for (const [subject, members] of bySubject) {
       const packs = packMessages(
         members.map((i) => ({ size: (items[i] as Uint8Array).length })),
-        Number.MAX_SAFE_INTEGER,
+        opts.onePerMessage ? 1 : Number.MAX_SAFE_INTEGER,
         max,
       );
       for (const pack of packs) {
@@ -425,6 +435,9 @@ export interface HandOff {
  */
 export const DUE_EARLY_MS = 400;
 
+/** A delayed task's record must outlive its time by this much (its due notice may come late). */
+const DELAY_RETENTION_MARGIN_MS = 3_600_000;
+
 /** One task of a hand-off message (`{ id, payload | payloadRef, record }`), msgpack. */
 function taskItem(record: TaskRecord, input: Input | undefined): Uint8Array {
   return packMap([
@@ -434,10 +447,19 @@ function taskItem(record: TaskRecord, input: Input | undefined): Uint8Array {
   ]);
 }
 
-/** `{ runAt }` for a task asked to be delayed, else nothing. */
-function delayOf(req: SubmitRequest, now: number): { runAt?: number } {
-  const runAt = runAtOf(req, now);
-  return runAt === undefined ? {} : { runAt };
+/** The record of a new task: `delayed` when it asks to run later, else `pending`. */
+function newRecord(id: string, entry: Entry, payloadBytes: number, now: number): TaskRecord {
+  const total = knownTotal(entry.req);
+  const runAt = runAtOf(entry.req, now);
+  return createTask({
+    id,
+    request: entry.req,
+    payloadBytes,
+    ...(total === undefined ? {} : { total }),
+    ...(runAt === undefined ? {} : { runAt }),
+    ...(entry.schedule ? { schedule: entry.schedule } : {}),
+    now,
+  });
 }
 
 export function encodeInput(req: SubmitRequest): Input | undefined {

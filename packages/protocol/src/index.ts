@@ -89,7 +89,18 @@ export {
   type TaskReply,
   type ResultEnvelope,
   type ListReply,
+  type MissedPolicy,
+  type ScheduleTask,
+  type ScheduleDefinition,
+  type ScheduleRecord,
+  type ScheduleCreateRequest,
+  type ScheduleIdRequest,
+  type ScheduleReply,
+  type ScheduleListReply,
+  type ScheduleTriggerReply,
+  type FireNotice,
 } from './types.js';
+export { parseCron, parseEvery, nextCronRun, lastCronRun, checkTimeZone, type Cron } from './cron.js';
 export {
   schemas,
   MAX_CHUNK_SIZE,

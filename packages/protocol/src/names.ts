@@ -44,6 +44,14 @@ export interface Names {
     readonly groupSet: string;
     readonly groupPause: string;
     readonly groupResume: string;
+    /** Cron and interval schedules, each creating a task from a template (ADR 0020). */
+    readonly scheduleCreate: string;
+    readonly scheduleGet: string;
+    readonly scheduleList: string;
+    readonly schedulePause: string;
+    readonly scheduleResume: string;
+    readonly scheduleDelete: string;
+    readonly scheduleTrigger: string;
     /** Wildcard the coordinator's queue group subscribes to. */
     readonly all: string;
   };
@@ -51,7 +59,10 @@ export interface Names {
   readonly streams: {
     /** The ready queue: tasks and subtasks that may run, by group, priority, fairness key and type. */
     readonly ready: string;
-    /** Delayed tasks: a server-side schedule per task, and the due notices they fire. */
+    /**
+     * Server-held schedules: one per delayed task, one per cron or interval schedule, and the due
+     * notices they fire.
+     */
     readonly delayed: string;
     readonly work: string;
     readonly outcomes: string;
@@ -95,8 +106,12 @@ export interface Names {
    * group and type so that what is delayed can be counted per group and type.
    */
   delayedSubject(task: { id: string; group: string; type: string }): string;
-  /** Where a delayed task's schedule fires its due notice. */
+  /** Where a delayed task's schedule, or a cron schedule, fires its due notice. */
   dueSubject(): string;
+  /** The server-held schedule (cron or `@every`) of a schedule definition. */
+  cronSubject(scheduleId: string): string;
+  /** A schedule definition in the config bucket. */
+  scheduleKey(scheduleId: string): string;
   /** Executors tell the group's releaser (core NATS) which subtasks they finished: its credit. */
   creditSubject(group: string): string;
   /** The group's releaser answers here (core request/reply) with what waits and why. */
@@ -124,6 +139,7 @@ export interface Names {
   readonly subjects: {
     readonly readyAll: string;
     readonly delayedAll: string;
+    readonly cronAll: string;
     readonly workAll: string;
     readonly outcomesAll: string;
     /** Outcomes of every group. */
@@ -168,6 +184,13 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
       groupSet: `${p}.api.group.set`,
       groupPause: `${p}.api.group.pause`,
       groupResume: `${p}.api.group.resume`,
+      scheduleCreate: `${p}.api.schedule.create`,
+      scheduleGet: `${p}.api.schedule.get`,
+      scheduleList: `${p}.api.schedule.list`,
+      schedulePause: `${p}.api.schedule.pause`,
+      scheduleResume: `${p}.api.schedule.resume`,
+      scheduleDelete: `${p}.api.schedule.delete`,
+      scheduleTrigger: `${p}.api.schedule.trigger`,
       all: `${p}.api.>`,
     },
     queueGroups: { coordinator: `${p}-coordinator` },
@@ -200,6 +223,8 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
     workSubject: (group, profile) => `${p}.work.${group}.${profile}`,
     delayedSubject: (t) => `${p}.delayed.${t.group}.${t.type}.${t.id}`,
     dueSubject: () => `${p}.due`,
+    cronSubject: (id) => `${p}.cron.${id}`,
+    scheduleKey: (id) => `schedule.${id}`,
     creditSubject: (group) => `${p}.credit.${group}`,
     releaseStatusSubject: (group) => `${p}.status.${group}`,
     groupSettingsKey: (group) => `group.${group}`,
@@ -218,6 +243,7 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
     subjects: {
       readyAll: `${p}.ready.>`,
       delayedAll: `${p}.delayed.>`,
+      cronAll: `${p}.cron.>`,
       workAll: `${p}.work.>`,
       outcomesAll: `${p}.outcomes.>`,
       outcomesGroups: `${p}.outcomes.*`,

@@ -244,6 +244,103 @@ const groupPauseRequest = {
   additionalProperties: false,
 } as const;
 
+/** A schedule's task template: a submit request without a delay or an idempotency key. */
+const scheduleTask = (() => {
+  const { delayMs: _d, runAt: _r, idempotencyKey: _k, v: _v, ...properties } = submitRequest.properties;
+  return {
+    type: 'object',
+    required: ['type'],
+    properties,
+    not: { required: ['payload', 'payloadRef'] },
+    additionalProperties: false,
+  } as const;
+})();
+
+const scheduleFields = {
+  id: token,
+  cron: { type: 'string', minLength: 1, maxLength: 256 },
+  timezone: { type: 'string', minLength: 1, maxLength: 64 },
+  every: { type: 'string', minLength: 2, maxLength: 64 },
+  task: scheduleTask,
+  missed: { enum: ['skip', 'once'] },
+  missedAfterMs: { type: 'integer', minimum: 1_000, maximum: 366 * 86_400_000 },
+  overlap: { enum: ['allow', 'skip'] },
+  paused: { type: 'boolean' },
+} as const;
+
+/** Exactly one of `cron` and `every`; a time zone only with `cron`. */
+const oneSpec = [
+  { oneOf: [{ required: ['cron'] }, { required: ['every'] }] },
+  { not: { required: ['every', 'timezone'] } },
+] as const;
+
+const scheduleCreateRequest = {
+  $id: 'schedule-create-request',
+  type: 'object',
+  required: ['id', 'task'],
+  properties: { v: requestVersion, ...scheduleFields },
+  allOf: oneSpec,
+  additionalProperties: false,
+} as const;
+
+const scheduleIdRequest = {
+  $id: 'schedule-id-request',
+  type: 'object',
+  required: ['id'],
+  properties: { v: requestVersion, id: token },
+  additionalProperties: false,
+} as const;
+
+const scheduleListRequest = {
+  $id: 'schedule-list-request',
+  type: 'object',
+  properties: { v: requestVersion },
+  additionalProperties: false,
+} as const;
+
+const scheduleRecord = {
+  $id: 'schedule-record',
+  type: 'object',
+  required: [
+    'v',
+    'id',
+    'task',
+    'missed',
+    'missedAfterMs',
+    'overlap',
+    'paused',
+    'createdAt',
+    'updatedAt',
+    'runs',
+    'skipped',
+  ],
+  properties: {
+    v: version,
+    ...scheduleFields,
+    createdAt: millis,
+    updatedAt: millis,
+    lastFire: {
+      type: 'object',
+      required: ['dueAt', 'next'],
+      properties: { dueAt: millis, next: millis },
+    },
+    lastRun: {
+      type: 'object',
+      required: ['taskId', 'at'],
+      properties: { taskId: id, at: millis, occurrence: millis },
+    },
+    runs: { type: 'integer', minimum: 0 },
+    skipped: { type: 'integer', minimum: 0 },
+  },
+} as const;
+
+const fireNotice = {
+  $id: 'fire-notice',
+  type: 'object',
+  required: ['v', 'kind', 'schedule'],
+  properties: { v: version, kind: { const: 'fire' }, schedule: token },
+} as const;
+
 const cancelRequest = {
   $id: 'cancel-request',
   type: 'object',
@@ -336,6 +433,11 @@ const taskRecord = {
     split,
     aggregate,
     runAt: millis,
+    schedule: {
+      type: 'object',
+      required: ['id'],
+      properties: { id: token, occurrence: millis },
+    },
     timeoutMs: posInt,
     subtasksPerMessage,
     metadata,
@@ -706,6 +808,11 @@ export const schemas = {
   'group-get-request': groupGetRequest,
   'group-set-request': groupSetRequest,
   'group-pause-request': groupPauseRequest,
+  'schedule-create-request': scheduleCreateRequest,
+  'schedule-id-request': scheduleIdRequest,
+  'schedule-list-request': scheduleListRequest,
+  'schedule-record': scheduleRecord,
+  'fire-notice': fireNotice,
   'credit-notice': creditNotice,
   'release-state': releaseState,
   'index-page': indexPage,

@@ -1,8 +1,9 @@
 /**
- * The oldest nats-server jetsched runs against. 2.11 brought per-message TTLs and the work-queue and
- * ack fixes the design relies on; the project pins and tests a newer release (tools.env).
+ * The oldest nats-server jetsched runs against: 2.14 holds cron and interval message schedules
+ * (2.12 the `@at` ones of delayed tasks, 2.11 per-message TTLs and the batch direct gets); the
+ * project pins and tests a newer release (tools.env).
  */
-export const MIN_SERVER_VERSION = '2.11.0';
+export const MIN_SERVER_VERSION = '2.14.0';
 
 function parts(v: string): [number, number, number] {
   const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(v.trim());

@@ -36,6 +36,8 @@ export interface NewTask {
   total?: number;
   /** When it may run, when later than now: the task is `delayed` until then. */
   runAt?: number;
+  /** The schedule that creates it, and which occurrence. */
+  schedule?: { id: string; occurrence?: number };
   now: number;
 }
 
@@ -63,6 +65,7 @@ export function createTask(t: NewTask): TaskRecord {
   if (req.metadata !== undefined) rec.metadata = req.metadata;
   if (t.total !== undefined) rec.subtasks = newCounts(t.total);
   if (rec.state === 'delayed') rec.runAt = t.runAt as number;
+  if (t.schedule !== undefined) rec.schedule = t.schedule;
   return rec;
 }
 

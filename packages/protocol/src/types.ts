@@ -140,6 +140,8 @@ export interface TaskRecord {
   metadata?: Record<string, string>;
   /** A delayed task runs no sooner than this (ms); it is `delayed` until then. */
   runAt?: number;
+  /** The schedule that created the task, and the occurrence (ms; none when triggered by hand). */
+  schedule?: { id: string; occurrence?: number };
   payloadBytes: number;
   state: TaskState;
   createdAt: number;
@@ -491,6 +493,86 @@ export interface ReleaseStatus {
     heldBy: string | undefined;
   }[];
   profiles: { profile: string; types: string[]; executors: number; capacity: number; inFlight: number }[];
+}
+
+/** What to do with occurrences of a schedule that were missed (nothing ran to take them in time). */
+export type MissedPolicy = 'skip' | 'once';
+
+/** A schedule's task: a submit request without a delay or an idempotency key (each run gets one). */
+export type ScheduleTask = Omit<SubmitRequest, 'v' | 'delayMs' | 'runAt' | 'idempotencyKey'>;
+
+/**
+ * A cron or interval schedule as created (ADR 0020): exactly one of `cron` (6 fields, with an
+ * optional IANA `timezone`, default UTC) and `every` (a Go duration of at least 1s).
+ */
+export interface ScheduleDefinition {
+  id: string;
+  cron?: string;
+  timezone?: string;
+  every?: string;
+  task: ScheduleTask;
+  /**
+   * Occurrences handled more than `missedAfterMs` after they were due (the server or every
+   * coordinator was down): `once` runs the latest of them and skips the rest, `skip` runs none.
+   * @defaultValue 'once'
+   */
+  missed?: MissedPolicy;
+  /** @defaultValue 60000 */
+  missedAfterMs?: number;
+  /** `skip`: an occurrence whose previous run has not ended is skipped. @defaultValue 'allow' */
+  overlap?: 'allow' | 'skip';
+  /** Create it paused. */
+  paused?: boolean;
+}
+
+/** A schedule in the config bucket under `schedule.<id>` (JSON), with what it did last. */
+export interface ScheduleRecord extends ScheduleDefinition {
+  v: number;
+  missed: MissedPolicy;
+  missedAfterMs: number;
+  overlap: 'allow' | 'skip';
+  paused: boolean;
+  createdAt: number;
+  updatedAt: number;
+  /** The last occurrence handled: when it was due, and the next one the server announced (ms). */
+  lastFire?: { dueAt: number; next: number };
+  /** The last task it created. */
+  lastRun?: { taskId: string; at: number; occurrence?: number };
+  /** Tasks created, and occurrences skipped (missed or overlapping). */
+  runs: number;
+  skipped: number;
+}
+
+export interface ScheduleCreateRequest extends ScheduleDefinition {
+  v?: number;
+}
+
+/** Get, pause, resume, delete or trigger one schedule. */
+export interface ScheduleIdRequest {
+  v?: number;
+  id: string;
+}
+
+export interface ScheduleReply {
+  schedule: ScheduleRecord;
+  /** When it runs next, as far as the coordinator can tell (none while paused). */
+  nextRunAt?: number;
+}
+
+export interface ScheduleListReply {
+  schedules: ScheduleReply[];
+}
+
+export interface ScheduleTriggerReply extends ScheduleReply {
+  /** The task the trigger created. */
+  taskId: string;
+}
+
+/** What a cron schedule fires on `<prefix>.due` (msgpack): which schedule is due. */
+export interface FireNotice {
+  v: number;
+  kind: 'fire';
+  schedule: string;
 }
 
 export interface GroupGetRequest {

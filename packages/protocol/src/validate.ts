@@ -11,6 +11,7 @@ import type {
   ClaimRequest,
   CreditNotice,
   ExecutorAdvert,
+  FireNotice,
   GetRequest,
   GroupGetRequest,
   GroupPauseRequest,
@@ -23,6 +24,9 @@ import type {
   ReleaseState,
   ResultEnvelope,
   SchedBatch,
+  ScheduleCreateRequest,
+  ScheduleIdRequest,
+  ScheduleRecord,
   StartedNotice,
   StopNotice,
   SubmitManyRequest,
@@ -61,6 +65,11 @@ export interface SchemaTypes {
   'group-get-request': GroupGetRequest;
   'group-set-request': GroupSetRequest;
   'group-pause-request': GroupPauseRequest;
+  'schedule-create-request': ScheduleCreateRequest;
+  'schedule-id-request': ScheduleIdRequest;
+  'schedule-list-request': { v?: number };
+  'schedule-record': ScheduleRecord;
+  'fire-notice': FireNotice;
   'credit-notice': CreditNotice;
   'release-state': ReleaseState;
   'index-page': IndexPage;

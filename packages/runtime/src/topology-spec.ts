@@ -138,14 +138,15 @@ export function streamSpecs(n: Names, m: TopologyManifest): StreamSpec[] {
     // direct gets let a group's releaser count what is in flight (the work stream holds it all)
     { ...base, ...workQueue, name: n.streams.work, subjects: [n.subjects.workAll], allow_direct: true },
     { ...base, ...workQueue, name: n.streams.outcomes, subjects: [n.subjects.outcomesAll] },
-    // delayed tasks: one server-held schedule (`@at`) per task on <p>.delayed.<group>.<type>.<taskId>, firing its
-    // due notice on <p>.due in the same stream (a schedule's target must be); the coordinators'
-    // consumer reads only the due notices, so acking one never touches a schedule (ADR 0019)
+    // server-held schedules: one `@at` per delayed task on <p>.delayed.<group>.<type>.<taskId>, one
+    // cron or `@every` per schedule definition on <p>.cron.<id>, each firing its due notice on <p>.due
+    // in the same stream (a schedule's target must be); the coordinators' consumer reads only the
+    // due notices, so acking one never touches a schedule (ADRs 0019, 0020)
     {
       ...base,
       ...dedupe,
       name: n.streams.delayed,
-      subjects: [n.subjects.delayedAll, n.dueSubject()],
+      subjects: [n.subjects.delayedAll, n.subjects.cronAll, n.dueSubject()],
       retention: RetentionPolicy.Workqueue,
       allow_msg_schedules: true,
       allow_direct: true,

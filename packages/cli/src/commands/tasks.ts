@@ -12,11 +12,14 @@ import { common, int, parse } from '../args.js';
 import { ProgressBar } from '../progress-bar.js';
 import { bindTopology, connectNats, ExecutorRegistry, silentLogger } from '@jetsched/runtime';
 
-function print(value: unknown): void {
+export function print(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
-async function withClient<T>(values: Record<string, unknown>, fn: (c: Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  values: Record<string, unknown>,
+  fn: (c: Client) => Promise<T>,
+): Promise<T> {
   const c = common(values);
   const client = await connectClient({ connection: c.connection, prefix: c.prefix });
   try {
@@ -58,25 +61,24 @@ export function parseInstant(text: string): number {
   return ms;
 }
 
-export async function submitCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    payload: { type: 'string', short: 'p' },
-    'payload-file': { type: 'string' },
-    split: { type: 'string' },
-    aggregate: { type: 'string' },
-    group: { type: 'string', short: 'g' },
-    tenant: { type: 'string' },
-    priority: { type: 'string' },
-    key: { type: 'string' },
-    'timeout-ms': { type: 'string' },
-    delay: { type: 'string' },
-    at: { type: 'string' },
-    'per-message': { type: 'string' },
-    'require-executor': { type: 'boolean' },
-    wait: { type: 'boolean', short: 'w' },
-  });
-  const type = positionals[0];
-  if (!type) throw new Error('usage: jetsched submit <type> [--payload JSON] [--split items:10] [--wait]');
+/** Flags that describe a task, shared by `submit` and `schedule create`. */
+export const taskOptions = {
+  payload: { type: 'string', short: 'p' },
+  'payload-file': { type: 'string' },
+  split: { type: 'string' },
+  aggregate: { type: 'string' },
+  group: { type: 'string', short: 'g' },
+  tenant: { type: 'string' },
+  priority: { type: 'string' },
+  'timeout-ms': { type: 'string' },
+  'per-message': { type: 'string' },
+} as const;
+
+/** The request fields of a task of `type` from {@link taskOptions}. */
+export async function taskFromFlags(
+  values: { [K in keyof typeof taskOptions]?: string },
+  type: string,
+): Promise<Record<string, unknown>> {
   const req: Record<string, unknown> = { type };
   const payloadText = values['payload-file']
     ? await readFile(values['payload-file'], 'utf8')
@@ -87,11 +89,26 @@ export async function submitCommand(argv: string[]): Promise<number> {
   if (values.group) req['group'] = values.group;
   if (values.tenant) req['tenant'] = values.tenant;
   if (values.priority) req['priority'] = int(values.priority, 'priority', 5);
-  if (values.key) req['idempotencyKey'] = values.key;
   if (values['timeout-ms']) req['timeoutMs'] = int(values['timeout-ms'], 'timeout-ms', 0);
+  if (values['per-message']) req['subtasksPerMessage'] = int(values['per-message'], 'per-message', 1);
+  return req;
+}
+
+export async function submitCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    ...taskOptions,
+    key: { type: 'string' },
+    delay: { type: 'string' },
+    at: { type: 'string' },
+    'require-executor': { type: 'boolean' },
+    wait: { type: 'boolean', short: 'w' },
+  });
+  const type = positionals[0];
+  if (!type) throw new Error('usage: jetsched submit <type> [--payload JSON] [--split items:10] [--wait]');
+  const req = await taskFromFlags(values, type);
+  if (values.key) req['idempotencyKey'] = values.key;
   if (values.delay) req['delayMs'] = parseDuration(values.delay, 'delay');
   if (values.at) req['runAt'] = parseInstant(values.at);
-  if (values['per-message']) req['subtasksPerMessage'] = int(values['per-message'], 'per-message', 1);
   if (values['require-executor']) req['requireExecutor'] = true;
   const task: SubmitRequest = validate('submit-request', req);
   return withClient(values, async (client) => {
