@@ -4,7 +4,7 @@
  * sums its children, one child per chunk; (c) single adds at the same rate, completions observed
  * with QueueEvents.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,7 @@ import { FlowProducer, Queue, QueueEvents } from 'bullmq';
 import { SCENARIO, openLoop, sideResult, type SideResult } from './scenarios.js';
 import { measureCpu, pidOf } from './stats.js';
 
-const connection = { host: '127.0.0.1', port: Number(process.env['REDIS_PORT'] ?? 6379) };
+export const connection = { host: '127.0.0.1', port: Number(process.env['REDIS_PORT'] ?? 6379) };
 const WORKER = fileURLToPath(new URL('./bullmq-worker.js', import.meta.url));
 
 async function completedCount(queue: Queue): Promise<number> {
@@ -23,20 +23,37 @@ async function untilCompleted(queue: Queue, n: number): Promise<void> {
   while ((await completedCount(queue)) < n) await new Promise((r) => setTimeout(r, 5));
 }
 
-export async function runBullmq(log: (s: string) => void): Promise<SideResult> {
-  const name = `jetsched-bench-${Date.now()}`;
-  const queue = new Queue(name, { connection });
-  const flows = new FlowProducer({ connection });
-  const events = new QueueEvents(name, { connection });
+/** The worker process (./bullmq-worker.ts) on queue `name`, once it listens. */
+export async function startWorker(name: string, env: Record<string, string> = {}): Promise<ChildProcess> {
   const worker = spawn(process.execPath, [WORKER], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, BENCH_QUEUE: name, BENCH_CONCURRENCY: String(SCENARIO.concurrency) },
+    env: { ...process.env, ...env, BENCH_QUEUE: name, BENCH_CONCURRENCY: String(SCENARIO.concurrency) },
   });
   try {
     await new Promise<void>((resolve, reject) => {
       createInterface({ input: worker.stdout }).on('line', (l) => l === 'ready' && resolve());
       worker.once('exit', (c) => reject(new Error(`bullmq worker exited ${c}`)));
     });
+  } catch (err) {
+    await stopWorker(worker);
+    throw err;
+  }
+  return worker;
+}
+
+export async function stopWorker(worker: ChildProcess): Promise<void> {
+  worker.kill('SIGTERM');
+  if (worker.exitCode === null && worker.signalCode === null) await once(worker, 'exit');
+}
+
+export async function runBullmq(log: (s: string) => void): Promise<SideResult> {
+  const name = `jetsched-bench-${Date.now()}`;
+  const queue = new Queue(name, { connection });
+  const flows = new FlowProducer({ connection });
+  const events = new QueueEvents(name, { connection });
+  let worker: ChildProcess | undefined;
+  try {
+    worker = await startWorker(name);
     await events.waitUntilReady();
     const pids = [worker.pid ?? -1, ...pidOf('redis-server')];
 
@@ -106,8 +123,7 @@ export async function runBullmq(log: (s: string) => void): Promise<SideResult> {
       latencyCpuSec: c.cpu,
     });
   } finally {
-    worker.kill('SIGTERM');
-    if (worker.exitCode === null) await once(worker, 'exit');
+    if (worker) await stopWorker(worker);
     await queue.obliterate({ force: true }).catch(() => undefined);
     await Promise.all([queue.close(), flows.close(), events.close()]);
   }

@@ -3,6 +3,7 @@
  * concurrency, in its own process (as jetsched's executor is). Prints `ready` when it listens.
  */
 import { Worker, type Job } from 'bullmq';
+import { stampStart } from './stamps.js';
 
 const queue = process.env['BENCH_QUEUE'] ?? 'bench';
 const concurrency = Number(process.env['BENCH_CONCURRENCY'] ?? 100);
@@ -20,6 +21,14 @@ const worker = new Worker(
         const values = await job.getChildrenValues<number>();
         return Object.values(values).reduce((a, b) => a + b, 0);
       }
+      // issue 7: as jetsched's `stamp` and `sleep` (./jobs.ts)
+      case 'stamp':
+        stampStart(job.id ?? '');
+        return null;
+      case 'sleep':
+        stampStart(job.id ?? '');
+        await new Promise((r) => setTimeout(r, (job.data as { ms: number }).ms));
+        return null;
       default:
         throw new Error(`unknown job ${job.name}`);
     }

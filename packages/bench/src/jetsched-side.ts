@@ -1,94 +1,28 @@
 /**
- * jetsched under the bench: its own nats-server (pinned release), one coordinator, one scheduler and
- * one executor process, and this process as the client. Completions are observed as the
- * `succeeded` lifecycle events, the way an application would.
+ * jetsched under the bench ((a)-(d)), on the cluster of ./jetsched-stack.ts: its own nats-server, one
+ * coordinator, one scheduler and one executor process, and this process as the client. Completions
+ * are observed as the `succeeded` lifecycle events, the way an application would.
  */
-import { fileURLToPath } from 'node:url';
-import { type NatsConnection } from '@nats-io/transport-node';
-import { spawnRole, type RoleProcess } from '@jetsched/cli';
-import { connectClient, type Client } from '@jetsched/client';
-import { Header, names, type SubmitRequest } from '@jetsched/protocol';
-import { connectNats, provision } from '@jetsched/runtime';
-import { startServer, type NatsServer } from '@jetsched/testkit';
+import { type SubmitRequest } from '@jetsched/protocol';
+import { Completions, CPU_LABELS, startJetschedStack, submitInBatches } from './jetsched-stack.js';
 import { SCENARIO, openLoop, sideResult, type JetschedExtras, type SideResult } from './scenarios.js';
 import { cpuBreakdown, measureCpu, percentile } from './stats.js';
 import { serverCounters } from './server-counters.js';
 
-const JOBS = fileURLToPath(new URL('./jobs.js', import.meta.url));
-
-class Completions {
-  readonly at = new Map<string, number>();
-  failed = 0;
-  #waiters: { n: number; resolve: () => void }[] = [];
-  constructor(nc: NatsConnection, prefix: string) {
-    // every change of a task record is republished as its event; the state is in a header
-    nc.subscribe(names(prefix).eventSubject('*'), {
-      callback: (_e, m) => {
-        const state = m.headers?.get(Header.State);
-        if (state === 'failed') this.failed++;
-        else if (state !== 'succeeded') return;
-        this.at.set(m.subject.split('.')[2] ?? '', performance.now());
-        this.#waiters = this.#waiters.filter((w) => (this.at.size >= w.n ? (w.resolve(), false) : true));
-      },
-    });
-  }
-  /** Resolves once every one of `ids` has finished. */
-  async waitForAll(ids: Iterable<string>): Promise<void> {
-    for (const id of ids) while (!this.at.has(id)) await new Promise((r) => setTimeout(r, 5));
-  }
-  /** Resolves once `n` tasks have finished since the last reset. */
-  waitFor(n: number): Promise<void> {
-    if (this.at.size >= n) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push({ n, resolve }));
-  }
-  reset(): void {
-    this.at.clear();
-    this.failed = 0;
-  }
-}
-
 export async function runJetsched(
   log: (s: string) => void,
 ): Promise<SideResult & { extras: JetschedExtras }> {
-  const server: NatsServer = await startServer({ monitoring: true });
-  const prefix = 'bench';
-  const admin = await connectNats({ servers: server.url });
-  await provision(admin, { prefix });
-  await admin.close();
-  const args = ['--server', server.url, '--prefix', prefix, '--handlers', JOBS];
-  const roles: RoleProcess[] = [
-    spawnRole('coordinator', args, { env: { LOG_LEVEL: 'info' } }),
-    spawnRole('scheduler', args),
-    spawnRole('executor', [...args, '--concurrency', String(SCENARIO.concurrency)]),
-  ];
-  let opened: Client | undefined;
+  const stack = await startJetschedStack();
+  const { server, client, pids } = stack;
   try {
-    await Promise.all(roles.map((r) => r.ready));
-    // the application's side: the SDK's own connection, as `connectClient` opens it
-    const client = await connectClient({
-      connection: { servers: server.url },
-      prefix,
-      requestTimeoutMs: 60_000,
-    });
-    opened = client;
-    const done = new Completions(client.nc, prefix);
-    const pids = [...roles.map((r) => r.pid), server.pid ?? -1];
-    const cpuLabels = ['coordinator', 'scheduler', 'executor', 'nats-server', 'client'];
+    const done = new Completions(client.nc, stack.prefix);
 
     const bulk = async (n: number, failEvery = 0): Promise<void> => {
       done.reset();
-      for (let i = 0; i < n; i += SCENARIO.bulkBatch) {
-        const batch: SubmitRequest[] = Array.from(
-          { length: Math.min(SCENARIO.bulkBatch, n - i) },
-          (_, k) => ({
-            type: failEvery > 0 && (i + k) % failEvery === 0 ? 'fail' : 'noop',
-            aggregate: { kind: 'none' },
-          }),
-        );
-        const results = await client.submitMany(batch);
-        if (results.some((r) => !r.ok))
-          throw new Error(`submit failed: ${JSON.stringify(results.find((r) => !r.ok))}`);
-      }
+      await submitInBatches(client, n, (i): SubmitRequest => ({
+        type: failEvery > 0 && i % failEvery === 0 ? 'fail' : 'noop',
+        aggregate: { kind: 'none' },
+      }));
       await done.waitFor(n);
     };
     log('jetsched: warm-up');
@@ -119,7 +53,7 @@ export async function runJetsched(
         if (sum !== (n * (n - 1)) / 2) throw new Error(`wrong sum ${sum}`);
       });
       const ms = performance.now() - t0;
-      if (!warmup) log(`jetsched: (b) CPU: ${cpuBreakdown(cpuLabels, m.perProcess)}`);
+      if (!warmup) log(`jetsched: (b) CPU: ${cpuBreakdown(CPU_LABELS, m.perProcess)}`);
       return { ms, cpu: m.cpu };
     };
     // (b)'s code paths (split, aggregate, big work messages) warm too, as BullMQ's flow is
@@ -134,7 +68,7 @@ export async function runJetsched(
     const counters1 = await serverCounters(server, client.nc);
     const perTask = (x: number): number => x / SCENARIO.bulkTasks;
     const writes = perTask(counters1.stored - counters0.stored);
-    log(`jetsched: (a) CPU: ${cpuBreakdown(cpuLabels, a.perProcess)}`);
+    log(`jetsched: (a) CPU: ${cpuBreakdown(CPU_LABELS, a.perProcess)}`);
     log(
       `jetsched: (a) per task: ${writes.toFixed(2)} stored messages (${[...counters1.byStream]
         .map(([k, v]) => [k, perTask(v - (counters0.byStream.get(k) ?? 0))] as const)
@@ -164,7 +98,7 @@ export async function runJetsched(
       await Promise.all(pending);
       await done.waitForAll(sent.keys());
     });
-    log(`jetsched: (c) CPU: ${cpuBreakdown(cpuLabels, c.perProcess)}`);
+    log(`jetsched: (c) CPU: ${cpuBreakdown(CPU_LABELS, c.perProcess)}`);
     // (d) reuses the completions: keep (c)'s
     const doneAt = new Map(done.at);
 
@@ -214,8 +148,6 @@ export async function runJetsched(
       }),
     };
   } finally {
-    await opened?.close();
-    await Promise.all(roles.map((r) => r.stop('SIGTERM')));
-    await server.stop({ clean: true });
+    await stack.close();
   }
 }

@@ -6,9 +6,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { pinnedVersions } from '@jetsched/testkit';
+import { runBullmqIssue7 } from './bullmq-issue7.js';
 import { runBullmq } from './bullmq-side.js';
+import { runJetschedIssue7, runJetschedPending, type Issue7Part } from './jetsched-issue7.js';
 import { runJetsched } from './jetsched-side.js';
-import { SCENARIO, type JetschedExtras, type SideResult } from './scenarios.js';
+import {
+  ISSUE7,
+  SCENARIO,
+  type Issue7Jetsched,
+  type Issue7Shared,
+  type JetschedExtras,
+  type SideResult,
+} from './scenarios.js';
 
 function log(s: string): void {
   process.stderr.write(`[bench] ${s}\n`);
@@ -17,15 +26,17 @@ function log(s: string): void {
 interface Row {
   metric: string;
   jetsched: number;
-  bullmq: number;
+  /** Absent where BullMQ has no such figure. */
+  bullmq?: number;
   /** jetsched relative to BullMQ, > 1 means jetsched is better. */
-  ratio: number;
+  ratio?: number;
   unit: string;
   target?: string;
 }
 
+const better = (higherIsBetter: boolean, x: number, y: number): number => (higherIsBetter ? x / y : y / x);
+
 function rows(j: SideResult & { extras: JetschedExtras }, b: SideResult): Row[] {
-  const better = (higherIsBetter: boolean, x: number, y: number): number => (higherIsBetter ? x / y : y / x);
   return [
     {
       metric: '(a) bulk no-op tasks, end to end',
@@ -97,6 +108,60 @@ function rows(j: SideResult & { extras: JetschedExtras }, b: SideResult): Row[] 
   ];
 }
 
+/** Issue 7's rows, of the figures measured (`BENCH_ISSUE7` may leave parts out). */
+function issue7Rows(j: Partial<Issue7Shared & Issue7Jetsched>, b: Partial<Issue7Shared>): Row[] {
+  const out: Row[] = [];
+  const both = (metric: string, key: keyof Issue7Shared, unit: string, target?: string): void => {
+    const x = j[key];
+    const y = b[key];
+    if (typeof x !== 'number' || typeof y !== 'number') return;
+    out.push({
+      metric,
+      jetsched: x,
+      bullmq: y,
+      ratio: better(false, x, y),
+      unit,
+      ...(target ? { target } : {}),
+    });
+  };
+  const only = (metric: string, x: number | undefined, unit: string, target?: string): void => {
+    if (x !== undefined) out.push({ metric, jetsched: x, unit, ...(target ? { target } : {}) });
+  };
+  const delayed = `${ISSUE7.delayTasks} delayed tasks due over ${ISSUE7.delayWindowMs / 1000} s`;
+  both(`(e) ${delayed}: lateness p50`, 'delayLatenessP50Ms', 'ms');
+  both(`(e) ${delayed}: lateness p99`, 'delayLatenessP99Ms', 'ms', '>= 1.0 and < 500 ms');
+  both('(e) lateness, max', 'delayLatenessMaxMs', 'ms');
+  only('(e) started early (jetsched)', j.delayEarlyCount, 'tasks', '0');
+  only('(e) started early (BullMQ)', b.delayEarlyCount, 'tasks');
+  only(
+    '(e) not started / started twice (jetsched)',
+    sumOf(j.delayNotStartedCount, j.delayRepeatedCount),
+    'tasks',
+    '0',
+  );
+  const pending = `(f) ${j.delayedPendingCount ?? ISSUE7.pendingTasks} tasks delayed 1 h+`;
+  only(`${pending}: scheduler RSS`, j.delayedPendingSchedulerRssMb, 'MiB', '<= 300');
+  only(`${pending}: nats-server RSS`, j.delayedPendingServerRssMb, 'MiB');
+  only(`${pending}: coordinator RSS`, j.delayedPendingCoordinatorRssMb, 'MiB');
+  only(
+    `(g) bulk, ${ISSUE7.priorities.length} priorities x ${ISSUE7.tenants} tenants / plain`,
+    j.priorityOverhead,
+    'x',
+    '>= 0.9',
+  );
+  both(
+    `(h) priority-9 task behind ${ISSUE7.backlogTasks} of ${ISSUE7.backlogTaskMs} ms: start`,
+    'highPriorityStartMs',
+    'ms',
+  );
+  only(`(i) fairness, Jain's index over ${ISSUE7.tenants} tenants`, j.fairnessJain, '', '>= 0.95');
+  return out;
+}
+
+function sumOf(...xs: (number | undefined)[]): number | undefined {
+  return xs.some((x) => x === undefined) ? undefined : xs.reduce<number>((a, x) => a + (x ?? 0), 0);
+}
+
 function fmt(n: number): string {
   return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
 }
@@ -106,9 +171,9 @@ function table(rs: Row[]): string {
   const body = rs.map((r) => [
     r.metric,
     fmt(r.jetsched),
-    fmt(r.bullmq),
+    r.bullmq === undefined ? '' : fmt(r.bullmq),
     r.unit,
-    `${r.ratio.toFixed(2)}x`,
+    r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}x`,
     r.target ?? '',
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
@@ -116,23 +181,43 @@ function table(rs: Row[]): string {
   return [line(head), `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...body.map(line)].join('\n');
 }
 
+const ISSUE7_PARTS: Issue7Part[] = ['priority', 'urgent', 'fairness', 'delay', 'pending'];
+
 async function main(): Promise<void> {
+  // BENCH_ONLY=issue7 runs issue 7's scenarios alone; BENCH_ISSUE7=delay,pending (or none) picks among them
+  const base = process.env['BENCH_ONLY'] !== 'issue7';
+  const parts = new Set(
+    (process.env['BENCH_ISSUE7'] ?? ISSUE7_PARTS.join(','))
+      .split(',')
+      .filter((p): p is Issue7Part => (ISSUE7_PARTS as string[]).includes(p)),
+  );
   log(`scenarios: ${JSON.stringify(SCENARIO)}`);
-  const jetsched = await runJetsched(log);
+  log(`issue 7: ${[...parts].join(', ') || 'none'}: ${JSON.stringify(ISSUE7)}`);
+  const jetsched = base ? await runJetsched(log) : undefined;
   // BENCH_SIDES=jetsched runs jetsched alone (to profile it); the ratios need both sides
   if (process.env['BENCH_SIDES'] === 'jetsched') {
     process.stdout.write(`${JSON.stringify(jetsched, null, 2)}\n`);
     return;
   }
-  const bullmq = await runBullmq(log);
-  const rs = rows(jetsched, bullmq);
-  const out = table(rs);
-  const x = jetsched.extras;
-  process.stdout.write(
-    `\n${out}\n\njetsched only, from the nats-server's counters: ${x.writesPerTask.toFixed(2)} stored writes per no-op task (target <= 3), ` +
+  const j7 = [...parts].some((p) => p !== 'pending') ? await runJetschedIssue7(log, parts) : {};
+  const bullmq = base ? await runBullmq(log) : undefined;
+  const b7 = parts.has('urgent') || parts.has('delay') ? await runBullmqIssue7(log, parts) : {};
+  // last and on a cluster of its own: a million tasks left delayed
+  if (parts.has('pending')) Object.assign(j7, await runJetschedPending(log));
+
+  const rs = jetsched && bullmq ? rows(jetsched, bullmq) : [];
+  const rs7 = issue7Rows(j7, b7);
+  let text = '\n';
+  if (rs.length > 0) text += `${table(rs)}\n\n`;
+  if (jetsched) {
+    const x = jetsched.extras;
+    text +=
+      `jetsched only, from the nats-server's counters: ${x.writesPerTask.toFixed(2)} stored writes per no-op task (target <= 3), ` +
       `${x.serverMsgsInPerTask.toFixed(1)} messages in and ${x.serverMsgsOutPerTask.toFixed(1)} out; ` +
-      `(d) list of the newest ${SCENARIO.listLimit} failed of ${SCENARIO.listStored} tasks: ${x.listMs.toFixed(1)} ms median, ${x.listP95Ms.toFixed(1)} ms p95 (target < 100)\n\n`,
-  );
+      `(d) list of the newest ${SCENARIO.listLimit} failed of ${SCENARIO.listStored} tasks: ${x.listMs.toFixed(1)} ms median, ${x.listP95Ms.toFixed(1)} ms p95 (target < 100)\n\n`;
+  }
+  if (rs7.length > 0) text += `Issue 7:\n${table(rs7)}\n\n`;
+  process.stdout.write(text);
   const result = {
     at: new Date().toISOString(),
     machine: {
@@ -143,9 +228,11 @@ async function main(): Promise<void> {
     },
     natsServer: pinnedVersions()?.natsServer,
     scenario: SCENARIO,
-    jetsched: { ...jetsched, ...jetsched.extras },
-    bullmq,
+    issue7: { parts: [...parts], ...ISSUE7 },
+    jetsched: { ...jetsched, ...jetsched?.extras, ...j7 },
+    bullmq: { ...bullmq, ...b7 },
     rows: rs,
+    issue7Rows: rs7,
   };
   const dir = new URL('../../../bench/results/', import.meta.url);
   mkdirSync(dir, { recursive: true });

@@ -28,6 +28,96 @@ export const SCENARIO = {
   listRuns: 20,
 } as const;
 
+/** Issue 7's scenarios: delays, memory with tasks delayed, priorities and fairness. */
+export const ISSUE7 = {
+  /** Delayed tasks due at random times over a window of this length... */
+  delayTasks: 100_000,
+  delayWindowMs: 30_000,
+  /** ...submitted in batches of this many; the window starts this long after the submits are
+   * expected to end (1.5 times the time the warm-up's submit rate predicts)... */
+  delayBatch: 1_000,
+  delayMarginMs: 5_000,
+  /** Starts are awaited until this long after the window, or until none has come for this long. */
+  delayWaitMs: 120_000,
+  delayStallMs: 15_000,
+  /** ...after this many delayed tasks due within a few seconds, which warm the path and give the rate. */
+  delayWarmupTasks: 5_000,
+  /** Tasks left delayed (runAt this far ahead, spread over as long again) while memory is read... */
+  pendingTasks: 1_000_000,
+  pendingAheadMs: 3_600_000,
+  /** ...submitted for at most this long, in batches of this many, this many requests at once... */
+  pendingSubmitBudgetMs: 180_000,
+  pendingBatch: 2_000,
+  pendingInFlight: 2,
+  /** ...then read this long after the last submit (and the roles' and server's memory before). */
+  pendingSettleMs: 10_000,
+  /** Bulk of (a)'s shape with these priorities and this many tenants mixed, against plain bulk... */
+  priorities: [0, 5, 9],
+  tenants: 10,
+  /** ...each measured this many times, alternately. */
+  priorityRounds: 2,
+  /** A backlog of this many priority-0 tasks of this many ms each fills the executor... */
+  backlogTasks: 5_000,
+  backlogTaskMs: 100,
+  /** ...while this many priority-9 tasks are submitted one at a time, this often, the first after 1 s. */
+  probes: 5,
+  probeEveryMs: 500,
+  /** Each of `tenants` submits this many tasks of this many ms, while the group is paused... */
+  fairnessPerTenant: 2_000,
+  fairnessTaskMs: 20,
+  /** ...and after the resume, starts per tenant are counted over this window (from 0.5 s after). */
+  fairnessWindowMs: 3_000,
+} as const;
+
+/** Issue 7's figures both systems have. */
+export interface Issue7Shared {
+  /**
+   * Handler start - runAt, over `delayTasks` tasks due over `delayWindowMs`; a task that never started
+   * counts as late by the time waited for it (a lower bound).
+   */
+  delayLatenessP50Ms: number;
+  delayLatenessP99Ms: number;
+  delayLatenessMaxMs: number;
+  /** Tasks whose handler started before their runAt (must be 0). */
+  delayEarlyCount: number;
+  /** Delayed tasks that had not started when the wait ended (must be 0); counted as late by the wait. */
+  delayNotStartedCount: number;
+  /** Tasks whose handler ran more than once. */
+  delayRepeatedCount: number;
+  delayTasks: number;
+  delaySubmitSec: number;
+  /** Time from the last submit to the first runAt (> 0: every task was submitted before it was due). */
+  delaySubmitMarginMs: number;
+  /** Median time from submitting a priority-9 task to its handler's start, behind the backlog. */
+  highPriorityStartMs: number;
+  highPriorityStartSamplesMs: number[];
+  /** Backlog tasks that had not started yet when each probe was submitted. */
+  highPriorityBacklogLeft: number[];
+}
+
+/** Issue 7's figures of jetsched only. */
+export interface Issue7Jetsched {
+  /** Tasks left delayed while memory was read (fewer than `pendingTasks` when the budget ran out). */
+  delayedPendingCount: number;
+  delayedPendingSubmitSec: number;
+  delayedPendingSchedulerRssMb: number;
+  delayedPendingServerRssMb: number;
+  delayedPendingCoordinatorRssMb: number;
+  delayedPendingExecutorRssMb: number;
+  /** The same processes before the submits, and their peaks (VmHWM) over the whole scenario. */
+  delayedPendingIdleRssMb: Record<string, number>;
+  delayedPendingPeakRssMb: Record<string, number>;
+  /** Messages in the delayed stream when memory was read (one schedule per delayed task). */
+  delayedPendingStreamMessages: number;
+  /** RSS (MiB) of each process every 15 s while submitting, with the tasks sent by then. */
+  delayedPendingRssTimeline: ({ sent: number } & Record<string, number>)[];
+  priorityOverhead: number;
+  plainBulkTasksPerSec: number;
+  priorityBulkTasksPerSec: number;
+  fairnessJain: number;
+  fairnessStartsPerTenant: number[];
+}
+
 export interface SideResult {
   bulkTasksPerSec: number;
   bulkCpuMsPerTask: number;
@@ -80,6 +170,31 @@ export function sideResult(m: SideMeasurements): SideResult {
     latencyP99Ms: percentile(latencies, 99),
     latencyCpuMsPerTask: (m.latencyCpuSec * 1000) / SCENARIO.latencyTasks,
   };
+}
+
+/**
+ * Sends `n` items in batches of `batch` through `send(from, to)`, `inFlight` batches at once, and
+ * returns what `send` returns for each item, in order. With `until` (a `Date.now()` time), no batch
+ * is sent after it has passed: then fewer than `n` come back. A batch is taken only when it is sent,
+ * and every batch sent is waited for, so what comes back has no gaps.
+ */
+export async function inBatches<T>(
+  n: number,
+  send: (from: number, to: number) => Promise<T[]>,
+  opts: { batch: number; inFlight?: number; until?: number },
+): Promise<T[]> {
+  const out: T[] = [];
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < n && (opts.until === undefined || Date.now() <= opts.until)) {
+      const from = next;
+      next = Math.min(n, next + opts.batch);
+      const got = await send(from, next);
+      got.forEach((x, k) => (out[from + k] = x));
+    }
+  };
+  await Promise.all(Array.from({ length: opts.inFlight ?? 1 }, lane));
+  return out;
 }
 
 /** Sends `count` calls of `fire` at `rate` per second, open loop (not waiting for completions). */

@@ -46,3 +46,22 @@ export async function measureCpu<T>(
 export function cpuBreakdown(labels: string[], perProcess: number[]): string {
   return labels.map((l, i) => `${l} ${(perProcess[i] ?? 0).toFixed(2)} s`).join(', ');
 }
+
+/** Resident memory of a process now and at its peak (VmRSS, VmHWM of /proc/<pid>/status), MiB. */
+export function memoryOf(pid: number): { rssMb: number; peakMb: number } {
+  let status = '';
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return { rssMb: NaN, peakMb: NaN };
+  }
+  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
+  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+}
+
+/** Jain's fairness index of `xs`: (Σx)² / (n·Σx²), 1 when all are equal, 1/n when one gets all. */
+export function jain(xs: number[]): number {
+  const sum = xs.reduce((a, b) => a + b, 0);
+  const squares = xs.reduce((a, b) => a + b * b, 0);
+  return squares === 0 ? NaN : (sum * sum) / (xs.length * squares);
+}

@@ -1,0 +1,114 @@
+/**
+ * A jetsched cluster for the bench: its own nats-server (pinned release, one node, file storage), a
+ * provisioned prefix, one coordinator, one scheduler and one executor process, and this process as
+ * the client. Completions are observed as the `succeeded` lifecycle events, the way an application
+ * would.
+ */
+import { fileURLToPath } from 'node:url';
+import { type NatsConnection } from '@nats-io/transport-node';
+import { spawnRole, type RoleProcess } from '@jetsched/cli';
+import { connectClient, type Client } from '@jetsched/client';
+import { Header, names, type SubmitRequest } from '@jetsched/protocol';
+import { connectNats, provision } from '@jetsched/runtime';
+import { startServer, type NatsServer } from '@jetsched/testkit';
+import { SCENARIO, inBatches } from './scenarios.js';
+
+const JOBS = fileURLToPath(new URL('./jobs.js', import.meta.url));
+
+export class Completions {
+  readonly at = new Map<string, number>();
+  failed = 0;
+  #waiters: { n: number; resolve: () => void }[] = [];
+  constructor(nc: NatsConnection, prefix: string) {
+    // every change of a task record is republished as its event; the state is in a header
+    nc.subscribe(names(prefix).eventSubject('*'), {
+      callback: (_e, m) => {
+        const state = m.headers?.get(Header.State);
+        if (state === 'failed') this.failed++;
+        else if (state !== 'succeeded') return;
+        this.at.set(m.subject.split('.')[2] ?? '', performance.now());
+        this.#waiters = this.#waiters.filter((w) => (this.at.size >= w.n ? (w.resolve(), false) : true));
+      },
+    });
+  }
+  /** Resolves once every one of `ids` has finished. */
+  async waitForAll(ids: Iterable<string>): Promise<void> {
+    for (const id of ids) while (!this.at.has(id)) await new Promise((r) => setTimeout(r, 5));
+  }
+  /** Resolves once `n` tasks have finished since the last reset. */
+  waitFor(n: number): Promise<void> {
+    if (this.at.size >= n) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ n, resolve }));
+  }
+  reset(): void {
+    this.at.clear();
+    this.failed = 0;
+  }
+}
+
+export interface JetschedStack {
+  server: NatsServer;
+  prefix: string;
+  /** coordinator, scheduler, executor */
+  roles: RoleProcess[];
+  client: Client;
+  /** The roles' pids, then the nats-server's (for CPU and memory readings). */
+  pids: number[];
+  close(): Promise<void>;
+}
+
+/** Labels of `pids` and then this process, as `measureCpu` reports them. */
+export const CPU_LABELS = ['coordinator', 'scheduler', 'executor', 'nats-server', 'client'];
+
+/** Starts the cluster; `env` goes to every role process (the executor's stamps file, for one). */
+export async function startJetschedStack(env: Record<string, string> = {}): Promise<JetschedStack> {
+  const server: NatsServer = await startServer({ monitoring: true });
+  const prefix = 'bench';
+  const roles: RoleProcess[] = [];
+  let client: Client | undefined;
+  const close = async (): Promise<void> => {
+    await client?.close();
+    await Promise.all(roles.map((r) => r.stop('SIGTERM')));
+    await server.stop({ clean: true });
+  };
+  try {
+    const admin = await connectNats({ servers: server.url });
+    await provision(admin, { prefix });
+    await admin.close();
+    const args = ['--server', server.url, '--prefix', prefix, '--handlers', JOBS];
+    roles.push(
+      spawnRole('coordinator', args, { env: { ...env, LOG_LEVEL: 'info' } }),
+      spawnRole('scheduler', args, { env }),
+      spawnRole('executor', [...args, '--concurrency', String(SCENARIO.concurrency)], { env }),
+    );
+    await Promise.all(roles.map((r) => r.ready));
+    // the application's side: the SDK's own connection, as `connectClient` opens it
+    client = await connectClient({ connection: { servers: server.url }, prefix, requestTimeoutMs: 60_000 });
+    return { server, prefix, roles, client, pids: [...roles.map((r) => r.pid), server.pid ?? -1], close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/**
+ * Submits `n` tasks made by `make` with `submitMany`, `batch` at a time and `inFlight` requests at
+ * once; returns their ids in order. With `until` (a `Date.now()` time), stops submitting batches
+ * once it has passed: then fewer than `n` ids come back.
+ */
+export async function submitInBatches(
+  client: Client,
+  n: number,
+  make: (i: number) => SubmitRequest,
+  opts: { batch?: number; inFlight?: number; until?: number } = {},
+): Promise<string[]> {
+  return inBatches(
+    n,
+    async (from, to) =>
+      (await client.submitMany(Array.from({ length: to - from }, (_, k) => make(from + k)))).map((r) => {
+        if (!r.ok) throw new Error(`submit failed: ${JSON.stringify(r)}`);
+        return r.id;
+      }),
+    { batch: SCENARIO.bulkBatch, ...opts },
+  );
+}
