@@ -2,10 +2,11 @@
  * The quick-start demo: a local cluster (embedded nats-server unless one is given; coordinator and
  * scheduler in this process; a group of 3 executor processes), a word-frequency count over a few MB
  * of generated text split into chunks, a progress bar, the aggregated result, timings, and a check
- * of the result against a local count. Exits 0 only when the cluster's answer is right.
+ * of the result against a local count; then urgent tasks overtaking a low priority backlog, and an
+ * every-second schedule. Exits 0 only when the cluster's answer is right.
  */
 import { fileURLToPath } from 'node:url';
-import { connectClient } from '@jetsched/client';
+import { connectClient, type Client } from '@jetsched/client';
 import { createCoordinator } from '@jetsched/coordinator';
 import { createScheduler } from '@jetsched/scheduler';
 import { connectNats, createLogger, provision } from '@jetsched/runtime';
@@ -18,6 +19,48 @@ import { ProgressBar } from '../progress-bar.js';
 import { spawnRole, type RoleProcess } from '../role-process.js';
 
 const GROUP = 'demo';
+
+/**
+ * A backlog of low priority tasks, then a few urgent ones: the scheduler releases by priority as the
+ * executors free up, so the urgent ones start long before the backlog is through.
+ */
+async function showPriorities(client: Client): Promise<void> {
+  const low = Array.from({ length: 60 }, () => ({
+    type: 'nap',
+    group: GROUP,
+    priority: 0,
+    payload: { ms: 100 },
+  }));
+  const lowIds = (await client.submitMany(low)).flatMap((r) => (r.ok ? [r.id] : []));
+  const urgent = await Promise.all(
+    [0, 1, 2].map(
+      async () => (await client.submit({ type: 'nap', group: GROUP, priority: 9, payload: { ms: 100 } })).id,
+    ),
+  );
+  const startOf = async (id: string): Promise<number> =>
+    (await client.result<number[]>(id, { timeoutMs: 60_000 }))[0] ?? 0;
+  const lowStarts = await Promise.all(lowIds.map(startOf));
+  const urgentStarts = await Promise.all(urgent.map(startOf));
+  const lastUrgent = Math.max(...urgentStarts);
+  const before = lowStarts.filter((t) => t < lastUrgent).length;
+  out('');
+  out(
+    `priorities: 3 tasks at priority 9 submitted behind 60 at priority 0 (6 executor slots, 100 ms each) ` +
+      `started after ${before} of the 60; in FIFO order they would have waited for all 60`,
+  );
+}
+
+/** An every-second schedule: one task per occurrence, then deleted. */
+async function showSchedule(client: Client): Promise<void> {
+  const id = 'demo-heartbeat';
+  await client.createSchedule({ id, every: '1s', task: { type: 'nap', group: GROUP, payload: { ms: 1 } } });
+  await new Promise((r) => setTimeout(r, 3_500));
+  const { schedule } = await client.deleteSchedule(id);
+  out(
+    `schedule "${id}" (every 1s, held by the nats-server): ${schedule.runs} tasks in 3.5 s, ` +
+      `last ${schedule.lastRun ? new Date(schedule.lastRun.at).toISOString() : 'none'}; deleted`,
+  );
+}
 
 function out(line = ''): void {
   process.stdout.write(line + '\n');
@@ -129,6 +172,13 @@ export async function demoCommand(argv: string[]): Promise<number> {
     out(
       `check against a single-process count (${localMs.toFixed(0)} ms): ${same ? 'identical' : 'MISMATCH'}`,
     );
+    const client2 = await connectClient({ connection: nats.common.connection, prefix });
+    try {
+      await showPriorities(client2);
+      await showSchedule(client2);
+    } finally {
+      await client2.close();
+    }
     return same ? 0 : 1;
   } finally {
     await Promise.all(executors.map((e) => e.stop('SIGTERM')));

@@ -18,6 +18,12 @@ export function countWords(lines: readonly string[], into: Counts = {}): Counts 
 
 export const handlers = {
   wordcount: (input: unknown): Counts => countWords((input as ItemsChunk<string>).items),
+  /** Works `ms` and returns when it started: the demo shows the order priorities give. */
+  nap: async (input: unknown): Promise<number> => {
+    const startedAt = Date.now();
+    await new Promise((r) => setTimeout(r, (input as { ms?: number } | null)?.ms ?? 50));
+    return startedAt;
+  },
 };
 
 export const reducers = {
