@@ -9,8 +9,6 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kvm } from '@nats-io/kv';
-import { names } from '@jetsched/protocol';
 import type { RoleProcess } from '@jetsched/cli';
 import { startProcessCluster, type ProcessCluster } from './helpers/processes.js';
 
@@ -45,11 +43,8 @@ describe('an every-second schedule across failures', () => {
     const died = await Promise.race([crashing.exited.then(() => true), sleep(10_000).then(() => false)]);
     expect(died, 'the coordinator with the failpoint took an occurrence within 15 s').toBe(true);
     // the scheduler holding the group's release lease dies
-    const kv = await new Kvm(c.nc).open(names(c.prefix).buckets.release);
-    const holder = (JSON.parse((await kv.get('default'))?.string() ?? '{}') as { holder?: string }).holder;
-    const schedulers = c.procs.all.filter((p) => p.role === 'scheduler');
-    const active = schedulers.find((p) => c.procs.logOf(p).includes(`"id":"${holder ?? 'none'}"`));
-    expect(active, `the lease holder ${holder} among the schedulers`).toBeDefined();
+    const active = await c.leaseHolder();
+    expect(active, 'the lease holder among the schedulers').toBeDefined();
     await active!.stop('SIGKILL');
     await sleep(6_000);
 

@@ -1,7 +1,8 @@
 /**
  * Delayed tasks (`delayMs`, `runAt`): held by a server-side schedule, never run before their time,
- * cancellable while they wait, and neither lost nor run twice when the coordinator is killed -9 or
- * the nats-server restarts while they wait. Start times are the handlers' own clocks.
+ * cancellable while they wait, and neither lost nor run twice when coordinators and the scheduler
+ * releasing them are killed -9 and the nats-server restarts while they wait. Start times are the
+ * handlers' own clocks.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +95,7 @@ describe('delayed tasks across failures', () => {
     c = await startProcessCluster({}, { ackWaitMs: 2_000 });
     c.procs.start('coordinator');
     c.procs.start('scheduler');
+    c.procs.start('scheduler');
     c.procs.start('executor', ['--concurrency', '8']);
     await Promise.all(c.procs.all.map((p) => p.ready));
   });
@@ -110,7 +112,7 @@ describe('delayed tasks across failures', () => {
     return out;
   }
 
-  it('runs every task once and none early when the coordinator is killed -9 and the server restarts while they wait', async () => {
+  it('runs every task once and none early with the coordinator and the lease holder killed -9 and the server restarted while they wait', async () => {
     const now = Date.now();
     const tasks = Array.from({ length: 40 }, (_, i) => ({ runAt: now + 2_500 + i * 100, i }));
     const ids = await Promise.all(
@@ -124,8 +126,10 @@ describe('delayed tasks across failures', () => {
     const second = c.procs.start('coordinator');
     await second.ready;
     await sleep(1_500);
-    // and that one dies as well, in the middle of them coming due
-    await second.stop('SIGKILL');
+    // and that one dies as well, in the middle of them coming due, and the releasing scheduler
+    const holder = await c.leaseHolder();
+    expect(holder, 'the lease holder among the schedulers').toBeDefined();
+    await Promise.all([second.stop('SIGKILL'), holder!.stop('SIGKILL')]);
     await c.procs.start('coordinator').ready;
 
     await c.waitForLedger(() => runs().size === ids.length, 30_000);

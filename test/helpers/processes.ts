@@ -11,6 +11,8 @@ import { spawnRole, type RoleName, type RoleProcess } from '@jetsched/cli';
 import { connectClient, type Client } from '@jetsched/client';
 import { startServer, type NatsServer } from '@jetsched/testkit';
 import { provision } from '@jetsched/runtime';
+import { names } from '@jetsched/protocol';
+import { Kvm } from '@nats-io/kv';
 import { topologyOptions, uniquePrefix } from './stack.js';
 
 export const JOBS = new URL('../fixtures/jobs.mjs', import.meta.url).pathname;
@@ -82,6 +84,8 @@ export interface ProcessCluster {
   roles(env: Record<string, string>): Roles;
   /** The ledger's lines: one per handler run (`<taskId> <index> <attempt> <executor>`), and markers. */
   ledger(): string[];
+  /** The scheduler process that holds a group's release lease now (its id in the release bucket). */
+  leaseHolder(group?: string): Promise<RoleProcess | undefined>;
   /** Waits until `done(ledger lines)` holds; fails with the role logs after `timeoutMs`. */
   waitForLedger(done: (lines: string[]) => boolean, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -122,6 +126,15 @@ export async function startProcessCluster(
     procs,
     roles: newRoles,
     ledger,
+    async leaseHolder(group = 'default') {
+      const kv = await new Kvm(nc).open(names(prefix).buckets.release);
+      const entry = await kv.get(group);
+      const holder = entry?.operation === 'PUT' ? (entry.json<{ holder?: string }>().holder ?? '') : '';
+      const all = sets.flatMap((s) => s.all.map((p) => ({ p, s })));
+      return all.find(
+        ({ p, s }) => p.role === 'scheduler' && holder && s.logOf(p).includes(`"id":"${holder}"`),
+      )?.p;
+    },
     async waitForLedger(done, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       while (!done(ledger())) {
