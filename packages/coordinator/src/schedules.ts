@@ -93,24 +93,33 @@ export class Schedules {
     }
     const { v: _v, ...def } = req;
     const now = Date.now();
+    const fresh: ScheduleRecord = {
+      ...def,
+      v: WIRE_VERSION,
+      missed: req.missed ?? 'once',
+      missedAfterMs: req.missedAfterMs ?? DEFAULT_MISSED_AFTER_MS,
+      overlap: req.overlap ?? 'allow',
+      paused: req.paused ?? false,
+      createdAt: now,
+      updatedAt: now,
+      runs: 0,
+      skipped: 0,
+    };
+    // the server's schedule first: a definition it refuses (a time zone its host lacks) is not stored
+    await this.#arm(fresh);
     const record = await this.#change(req.id, (cur) => {
+      if (!cur) return fresh;
+      // what it ran stays; the new definition starts a new chain of occurrences (no `lastFire`), so
+      // nothing before it counts as missed
       const next: ScheduleRecord = {
-        ...def,
-        v: WIRE_VERSION,
-        missed: req.missed ?? 'once',
-        missedAfterMs: req.missedAfterMs ?? DEFAULT_MISSED_AFTER_MS,
-        overlap: req.overlap ?? 'allow',
-        paused: req.paused ?? false,
-        createdAt: cur?.createdAt ?? now,
-        updatedAt: now,
-        runs: cur?.runs ?? 0,
-        skipped: cur?.skipped ?? 0,
+        ...fresh,
+        createdAt: cur.createdAt,
+        runs: cur.runs,
+        skipped: cur.skipped,
       };
-      // a new definition starts a new chain of occurrences: none of it counts as missed
-      if (cur?.lastRun) next.lastRun = cur.lastRun;
+      if (cur.lastRun) next.lastRun = cur.lastRun;
       return next;
     });
-    await this.#arm(record);
     return this.#reply(record);
   }
 
