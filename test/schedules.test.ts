@@ -132,7 +132,13 @@ describe('schedules', () => {
       const spare = createCoordinator({ nc: await stack.connect(), prefix: stack.prefix });
       await spare.start();
       await stack.coordinators[0]?.close();
-      await stack.client.createSchedule({ id, every: '1s', task: task(id), missed: policy, missedAfterMs: 1_000 });
+      await stack.client.createSchedule({
+        id,
+        every: '1s',
+        task: task(id),
+        missed: policy,
+        missedAfterMs: 1_000,
+      });
       await sleep(1_500);
       await spare.close();
       // four or five occurrences fire while nobody takes them
