@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HandlerContext } from '@jetsched/executor';
 import { startStack, type Stack } from './helpers/stack.js';
+import { maxInWindow } from './helpers/windows.js';
 
 /** Starts of each handler run, by group: `[at, task type, fairness key]`. */
 const starts = new Map<string, [number, string, string][]>();
@@ -30,17 +31,6 @@ function work(ms: number) {
     }
     return null;
   };
-}
-
-/** The most starts in any window of `ms`. */
-function maxInWindow(times: number[], ms: number): number {
-  const t = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; i < t.length; i++) {
-    while ((t[i] as number) - (t[j] as number) >= ms) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
 }
 
 describe('group settings at release time', () => {

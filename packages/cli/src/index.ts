@@ -8,3 +8,4 @@ export {
   type RoleName,
   type RoleProcessOptions,
 } from './role-process.js';
+export type { QueueReport, QueueGroupReport, QueueTypeReport } from './commands/queue.js';

@@ -1,6 +1,8 @@
 /** The `jetsched` command line, as a library function that tests call directly. */
 import { clusterCommand } from './commands/cluster.js';
 import { demoCommand } from './commands/demo.js';
+import { groupCommand, pauseCommand } from './commands/groups.js';
+import { queueCommand } from './commands/queue.js';
 import { roleCommand } from './commands/roles.js';
 import { provisionCommand } from './commands/provision.js';
 import { scheduleCommand } from './commands/schedules.js';
@@ -23,7 +25,7 @@ setup (once per cluster, and after an upgrade; roles refuse to start without it)
 
 roles (run until SIGTERM/SIGINT; executors drain in-flight work first):
   coordinator [--handlers jobs.js]        serve the API, record outcomes (reducers from jobs.js)
-  scheduler   [--handlers jobs.js]        split and dispatch tasks (splitters from jobs.js)
+  scheduler   [--handlers jobs.js]        split tasks and release them by priority, fairness and limits
   executor    --handlers jobs.js [--group G] [--concurrency N]
   dev         [--handlers jobs.js] [--executors N]
                                           provisions, then all roles in one process; starts its
@@ -41,6 +43,13 @@ tasks:
   status <id> [--result]       ls [--state S] [--type T] [--tenant T] [-n N] [--json]
   watch <id>                   cancel <id> [--reason TEXT]
   executors [--group G]        live executors and the types they serve
+
+groups:
+  queue [--group G] [--json]   what waits and why, per group and type: ready (the releaser's count),
+                               delayed, the oldest wait, the limit or setting holding work back
+  pause <group> [--type T]     resume <group> [--type T]
+  group <group> [--set JSON]   a group's settings; --set replaces them, e.g.
+                               '{"limits":[{"id":"c","per":"key","concurrency":2}]}'
 
 schedules (cron with a time zone, or a fixed interval; each occurrence creates one task):
   schedule create <id> <type> (--cron "0 */5 * * * *" [--tz Europe/Paris] | --every 30s)
@@ -85,6 +94,13 @@ export async function run(argv: string[]): Promise<number> {
       return lsCommand(rest);
     case 'cancel':
       return cancelCommand(rest);
+    case 'queue':
+      return queueCommand(rest);
+    case 'pause':
+    case 'resume':
+      return pauseCommand(cmd, rest);
+    case 'group':
+      return groupCommand(rest);
     case undefined:
     case 'help':
     case '--help':

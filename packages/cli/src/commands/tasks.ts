@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { connectClient, type Client } from '@jetsched/client';
 import {
   isTaskState,
+  type ExecutorAdvert,
   validate,
   type SplitSpec,
   type SubmitRequest,
@@ -10,7 +11,8 @@ import {
 } from '@jetsched/protocol';
 import { common, int, parse } from '../args.js';
 import { ProgressBar } from '../progress-bar.js';
-import { bindTopology, connectNats, ExecutorRegistry, silentLogger } from '@jetsched/runtime';
+import { bindTopology, connectNats, ExecutorRegistry, silentLogger, type Topology } from '@jetsched/runtime';
+import { formatTable } from '../table.js';
 
 export function print(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
@@ -212,17 +214,36 @@ export async function cancelCommand(argv: string[]): Promise<number> {
   });
 }
 
-/** `jetsched executors`: the live executors of every group, with the types they serve. */
-export async function executorsCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { group: { type: 'string', short: 'g' }, json: { type: 'boolean' } });
+/**
+ * Runs `fn` with a topology bound on a fresh connection and the executors live now (of `group`, or
+ * every group), then closes both.
+ */
+export async function withLiveExecutors<T>(
+  values: Record<string, unknown>,
+  group: string | undefined,
+  fn: (topo: Topology, live: ExecutorAdvert[]) => T | Promise<T>,
+): Promise<T> {
   const c = common(values);
   const nc = await connectNats({ ...c.connection, name: 'jetsched-cli' });
   try {
     const topo = await bindTopology(nc, c.prefix);
-    const registry = await ExecutorRegistry.watch(topo, silentLogger());
-    const live = registry.live(values.group);
-    registry.close();
-    topo.publisher.close();
+    try {
+      const registry = await ExecutorRegistry.watch(topo, silentLogger());
+      const live = registry.live(group);
+      registry.close();
+      return await fn(topo, live);
+    } finally {
+      topo.publisher.close();
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
+/** `jetsched executors`: the live executors of every group, with the types they serve. */
+export async function executorsCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { group: { type: 'string', short: 'g' }, json: { type: 'boolean' } });
+  return withLiveExecutors(values, values.group, (_topo, live) => {
     if (values.json) {
       print(live);
       return 0;
@@ -236,18 +257,9 @@ export async function executorsCommand(argv: string[]): Promise<number> {
       a.types.join(','),
     ]);
     const header = ['GROUP', 'EXECUTOR', 'PROFILE', 'BUSY', 'HOST', 'TYPES'];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-    for (const r of [header, ...rows])
-      process.stdout.write(
-        r
-          .map((x, i) => x.padEnd(widths[i] ?? 0))
-          .join('  ')
-          .trimEnd() + '\n',
-      );
+    for (const line of formatTable(header, rows)) process.stdout.write(line + '\n');
     if (live.length === 0)
       process.stdout.write(`no live executor${values.group ? ` in group ${values.group}` : ''}\n`);
     return 0;
-  } finally {
-    await nc.close();
-  }
+  });
 }
