@@ -21,6 +21,8 @@ export interface Issue7Side {
   submitBacklog(n: number, ms: number): Promise<string[]>;
   /** Submits one highest-priority `stamp` task; its id. */
   submitUrgent(): Promise<string>;
+  /** Where tasks that never started stand, as the system tells it (for the log). */
+  describe?(ids: string[]): Promise<string>;
 }
 
 type DelayFigures = Pick<
@@ -86,6 +88,10 @@ export async function delayScenario(side: Issue7Side, log: (s: string) => void):
     lateness.push((at ?? waited) - (runAts[i] ?? NaN));
   });
   lateness.sort((x, y) => x - y);
+  if (notStarted > 0 && side.describe) {
+    const missing = ids.filter((id) => !side.stamps.startedAt.has(id));
+    log(`${side.name}: delays: ${notStarted} never started: ${await side.describe(missing)}`);
+  }
   const figures: DelayFigures = {
     delayLatenessP50Ms: percentile(lateness, 50),
     delayLatenessP99Ms: percentile(lateness, 99),

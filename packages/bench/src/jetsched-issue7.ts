@@ -88,6 +88,15 @@ export async function runJetschedIssue7(
       async submitUrgent() {
         return (await client.submit(task('stamp', { priority: 9 }))).id;
       },
+      async describe(ids) {
+        const states = new Map<string, number>();
+        for (const id of ids.slice(0, 200)) {
+          const t = await client.get(id);
+          const k = `${t.task.state}${t.task.error ? ` (${t.task.error.code})` : ''}`;
+          states.set(k, (states.get(k) ?? 0) + 1);
+        }
+        return `states of the first ${Math.min(ids.length, 200)}: ${JSON.stringify(Object.fromEntries(states))}; e.g. ${ids.slice(0, 3).join(' ')}`;
+      },
     };
     if (want.has('urgent')) Object.assign(out, await urgentScenario(side, log));
     if (want.has('fairness')) Object.assign(out, await fairness(client, stamps, log));

@@ -76,10 +76,17 @@ export async function startJetschedStack(env: Record<string, string> = {}): Prom
     await provision(admin, { prefix });
     await admin.close();
     const args = ['--server', server.url, '--prefix', prefix, '--handlers', JOBS];
+    // BENCH_LOG_DIR=<dir> keeps each role's log there (<role>.log), to see why a figure is off
+    const logDir = process.env['BENCH_LOG_DIR'];
+    const logFile = (role: string): { logFile?: string } =>
+      logDir === undefined ? {} : { logFile: `${logDir}/${role}.log` };
     roles.push(
-      spawnRole('coordinator', args, { env: { ...env, LOG_LEVEL: 'info' } }),
-      spawnRole('scheduler', args, { env }),
-      spawnRole('executor', [...args, '--concurrency', String(SCENARIO.concurrency)], { env }),
+      spawnRole('coordinator', args, { env: { ...env, LOG_LEVEL: 'info' }, ...logFile('coordinator') }),
+      spawnRole('scheduler', args, { env, ...logFile('scheduler') }),
+      spawnRole('executor', [...args, '--concurrency', String(SCENARIO.concurrency)], {
+        env,
+        ...logFile('executor'),
+      }),
     );
     await Promise.all(roles.map((r) => r.ready));
     // the application's side: the SDK's own connection, as `connectClient` opens it

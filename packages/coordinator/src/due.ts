@@ -41,8 +41,24 @@ import type { Records } from './records.js';
 import type { Schedules } from './schedules.js';
 import type { HandOff, Submitter } from './submit.js';
 
-/** Notices due within this much of each other are handled together. */
+/** Notices due within this much of each other wait on one timer. */
 const BUCKET_MS = 5;
+/** At most this many due notices are handed on in one go (one read, one hand-off, one write window)... */
+const DUE_BATCH = 500;
+/** ...and this many such batches at once. */
+const DUE_PARALLEL = 2;
+/**
+ * While this many notices are due and not yet handed on, no more are taken from the consumer: the
+ * coordinator is behind, and notices taken now would only wait here (and come back after the ack
+ * wait) instead of going to a coordinator with room.
+ */
+const DUE_BACKLOG = DUE_BATCH * DUE_PARALLEL * 2;
+
+interface Due {
+  msg: JsMsg;
+  task: SchedTask;
+  runAt: number;
+}
 
 export class DueNotices {
   constructor(
@@ -53,20 +69,31 @@ export class DueNotices {
     private readonly cfg: CoordinatorConfig,
   ) {}
 
-  /** Notices held until their time. */
-  readonly #held = new Set<Promise<void>>();
+  /** Notices not due yet, by the end of their {@link BUCKET_MS} bucket. */
+  readonly #waiting = new Map<number, Due[]>();
+  /** The timer of the earliest waiting bucket, and its time. */
+  #timer: { at: number; handle: NodeJS.Timeout } | undefined;
+  /** Notices due now, in the order they came due, to hand on. */
+  #due: Due[] = [];
+  /** Hand-offs and schedule firings under way. */
+  readonly #work = new Set<Promise<void>>();
+  #handing = 0;
+  /** Waiters for the due backlog to shrink (the consumer's next batch). */
+  #roomWaiters: (() => void)[] = [];
 
-  /** Waits for the notices held until their time (they are at most a moment early). */
+  /** Waits for every notice taken to be handled (they are at most a moment early). */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#held]);
+    while (this.#waiting.size > 0 || this.#due.length > 0 || this.#work.size > 0) {
+      await Promise.race([...this.#work, new Promise((r) => setTimeout(r, 50))]);
+    }
   }
 
   /**
-   * Takes a batch of due notices, each to be handled at its task's time. Returns at once: a notice
-   * held for its time does not hold up the next ones (which may be due sooner).
+   * Takes a batch of due notices, each to be handled at its task's time. Returns once the notices
+   * are placed: a notice held for its time does not hold up the next ones (which may be due
+   * sooner); only a backlog of notices already due makes it wait.
    */
   async handleBatch(msgs: JsMsg[]): Promise<void> {
-    const due = new Map<number, { msg: JsMsg; task: SchedTask; runAt: number }[]>();
     const fires = new Map<string, { msg: JsMsg; notice: FireNotice }[]>();
     for (const msg of msgs) {
       try {
@@ -84,24 +111,15 @@ export class DueNotices {
         }
         const task = validate('sched-batch', value).tasks?.[0];
         if (!task) throw new Error('a due notice without a task');
-        const runAt = task.record?.runAt ?? 0;
-        const bucket = Math.ceil(runAt / BUCKET_MS) * BUCKET_MS;
-        due.set(bucket, [...(due.get(bucket) ?? []), { msg, task, runAt }]);
+        this.#wait({ msg, task, runAt: task.record?.runAt ?? 0 });
       } catch (err) {
         const reason = toErrorRecord(err, ErrorCode.BadRequest);
         await rejectMessage(this.topo, this.cfg.log, 'due', this.cfg.id, msg, reason);
       }
     }
-    for (const [at, list] of due) {
-      this.#hold(async () => {
-        const wait = at - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        await this.#due(list);
-      });
-    }
     // one schedule's occurrences in order, each acked once its task is created (or it is skipped)
     for (const list of fires.values()) {
-      this.#hold(async () => {
+      this.#run(async () => {
         for (const { msg, notice } of list) {
           try {
             await this.schedules.fire(msg, notice);
@@ -116,17 +134,74 @@ export class DueNotices {
         }
       });
     }
+    this.#wakeUp();
+    while (this.#due.length >= DUE_BACKLOG) await new Promise<void>((r) => this.#roomWaiters.push(r));
+  }
+
+  /** Holds `d` until its time (in its bucket), or queues it at once when it is due. */
+  #wait(d: Due): void {
+    const bucket = Math.ceil(d.runAt / BUCKET_MS) * BUCKET_MS;
+    if (bucket <= Date.now()) {
+      this.#due.push(d);
+      return;
+    }
+    const list = this.#waiting.get(bucket);
+    if (list) list.push(d);
+    else this.#waiting.set(bucket, [d]);
+  }
+
+  /** Moves the buckets whose time has come to the due queue, hands them on, and sets the timer. */
+  #wakeUp(): void {
+    const now = Date.now();
+    let next = Infinity;
+    for (const [at, list] of this.#waiting) {
+      if (at <= now) {
+        for (const d of list) this.#due.push(d);
+        this.#waiting.delete(at);
+      } else next = Math.min(next, at);
+    }
+    this.#handOn();
+    if (this.#timer && this.#timer.at !== next) {
+      clearTimeout(this.#timer.handle);
+      this.#timer = undefined;
+    }
+    if (!this.#timer && next !== Infinity) {
+      this.#timer = {
+        at: next,
+        handle: setTimeout(() => {
+          this.#timer = undefined;
+          this.#wakeUp();
+        }, next - now),
+      };
+    }
+  }
+
+  /** Starts hand-offs of what is due, {@link DUE_BATCH} at a time, {@link DUE_PARALLEL} at once. */
+  #handOn(): void {
+    while (this.#due.length > 0 && this.#handing < DUE_PARALLEL) {
+      const batch = this.#due.splice(0, DUE_BATCH);
+      this.#handing++;
+      this.#run(async () => {
+        try {
+          await this.#handOff(batch);
+        } finally {
+          this.#handing--;
+          if (this.#due.length < DUE_BACKLOG) for (const wake of this.#roomWaiters.splice(0)) wake();
+          this.#handOn();
+        }
+      });
+    }
   }
 
   /** Runs `work` in the background; {@link close} waits for it. */
-  #hold(work: () => Promise<void>): void {
+  #run(work: () => Promise<void>): void {
     const p = work()
       .catch((err: unknown) => this.cfg.log.error({ err }, 'handling due notices failed'))
-      .finally(() => this.#held.delete(p));
-    this.#held.add(p);
+      .finally(() => this.#work.delete(p));
+    this.#work.add(p);
   }
 
-  async #due(list: { msg: JsMsg; task: SchedTask }[]): Promise<void> {
+  async #handOff(list: Due[]): Promise<void> {
     const ids = list.map((d) => d.task.id);
     try {
       const { found } = await this.records.load(ids);

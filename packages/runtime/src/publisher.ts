@@ -114,7 +114,8 @@ export class Publisher {
   readonly #window: number;
   readonly #timeoutMs: number;
   readonly #attempts: number;
-  readonly #roomWaiters: (() => void)[] = [];
+  /** Publishes waiting for room in the window, first come first served. */
+  readonly #roomWaiters = new Fifo<() => void>();
   readonly #sweeper: NodeJS.Timeout;
   #next = 0;
   #closed = false;
@@ -233,6 +234,32 @@ export class Publisher {
       if (w.at > limit) break;
       this.#settle(token, failed(`no publish ack within ${this.#timeoutMs} ms`, undefined, true));
     }
+  }
+}
+
+/**
+ * A queue with O(1) `shift`: a burst of thousands of publishes waits for room in the window, and
+ * `Array.prototype.shift` on an array that large copies it each time (measured: 8 s of a
+ * coordinator's CPU with 100,000 delayed tasks coming due).
+ */
+class Fifo<T> {
+  #items: (T | undefined)[] = [];
+  #head = 0;
+
+  push(item: T): void {
+    this.#items.push(item);
+  }
+
+  shift(): T | undefined {
+    if (this.#head >= this.#items.length) return undefined;
+    const item = this.#items[this.#head];
+    this.#items[this.#head++] = undefined;
+    // drop the consumed front now and then, so the array does not grow for ever
+    if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
   }
 }
 

@@ -54,6 +54,8 @@ export class SubjectQueue {
   readonly known: Known[] = [];
   /** Messages may exist beyond `known` that are not listed there. */
   more: boolean;
+  /** Messages {@link note} did not list (the list was full): a read that overlaps one must not forget them. */
+  unlisted = 0;
   loading: Promise<void> | undefined;
   retryAt = 0;
 
@@ -124,6 +126,7 @@ export class SubjectQueue {
     if (k.seq <= last) return;
     if (this.known.length >= KNOWN_PER_QUEUE || this.more) {
       this.more = true;
+      this.unlisted++;
       return;
     }
     // bodies are kept for what will be loaded next, so that a lone task needs no read
@@ -276,9 +279,15 @@ export class ReadyView {
    * retry) stops the loading there: nothing behind it in the subject may pass it.
    */
   async #loadNext(q: SubjectQueue): Promise<void> {
-    let raws = q.known.filter((k) => k.seq >= q.nextSeq && k.raw).map((k) => k.raw as RawReady);
-    const first = q.known.find((k) => k.seq >= q.nextSeq);
-    if (raws.length === 0 || raws[0]?.seq !== first?.seq) raws = await this.#readFrom(q);
+    // the bodies kept for the next known messages, up to the first whose body was not kept: the
+    // messages behind that one must not pass it
+    let raws: RawReady[] = [];
+    for (const k of q.known) {
+      if (k.seq < q.nextSeq) continue;
+      if (!k.raw) break;
+      raws.push(k.raw);
+    }
+    if (raws.length === 0) raws = await this.#readFrom(q);
     for (const raw of raws) {
       if (!q.wantsMore) break;
       const { loaded, report } = await loadReadyMessage(this.topo, this.store, this.cfg, raw, (taskId) =>
@@ -307,9 +316,13 @@ export class ReadyView {
     }
   }
 
-  /** Reads the next messages of a subject after what is loaded; notes them, returns them. */
+  /**
+   * Reads the next messages of a subject after what is loaded; lists them (with what the consumer
+   * noted meanwhile, beyond them), returns them.
+   */
   async #readFrom(q: SubjectQueue): Promise<RawReady[]> {
     const out: RawReady[] = [];
+    const unlisted = q.unlisted;
     try {
       const it = await this.topo.jsm.direct.getBatch(this.topo.names.streams.ready, {
         seq: Math.max(1, q.nextSeq),
@@ -329,9 +342,16 @@ export class ReadyView {
     } catch (err) {
       if ((err as { code?: unknown }).code !== 404) throw err;
     }
+    // A short read reached the subject's end as it stood: what was stored after it came through
+    // the consumer while the read was under way, listed (kept) or not (then the list has more).
+    // A full read may stop short of those: the next read finds them.
+    const full = out.length >= READ_AHEAD;
+    const lastRead = out.at(-1)?.seq ?? q.nextSeq - 1;
+    const later = full ? [] : q.known.filter((k) => k.seq > lastRead);
+    q.more = full || q.unlisted !== unlisted;
     q.known.length = 0;
-    q.more = out.length >= READ_AHEAD;
     for (const r of out) q.known.push({ seq: r.seq, subtasks: 1, at: r.at, raw: r });
+    q.known.push(...later);
     return out;
   }
 
