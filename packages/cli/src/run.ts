@@ -25,6 +25,7 @@ setup (once per cluster, and after an upgrade; roles refuse to start without it)
 
 roles (run until SIGTERM/SIGINT; executors drain in-flight work first):
   coordinator [--handlers jobs.js]        serve the API, record outcomes (reducers from jobs.js)
+              [--due-spread-ms 1000]      delayed tasks due at one moment fire spread over this
   scheduler   [--handlers jobs.js]        split tasks and release them by priority, fairness and limits
   executor    --handlers jobs.js [--group G] [--concurrency N]
   dev         [--handlers jobs.js] [--executors N]

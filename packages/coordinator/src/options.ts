@@ -1,6 +1,12 @@
 /** Coordinator options: user options -> defaults -> validated, frozen config. */
 import { DEFAULT_MAX_SUBTASKS, MAX_SUBTASKS_LIMIT } from '@jetsched/protocol';
-import { compileActorConfig, positiveInt, type ActorConfig, type ActorOptions } from '@jetsched/runtime';
+import {
+  compileActorConfig,
+  nonNegativeInt,
+  positiveInt,
+  type ActorConfig,
+  type ActorOptions,
+} from '@jetsched/runtime';
 import { nanoid } from 'nanoid';
 
 /**
@@ -23,6 +29,14 @@ export const DEFAULT_LIST_LIMIT = 100;
  */
 export const DEFAULT_CANCEL_CONFIRM_MS = 2_000;
 
+/**
+ * Delayed tasks due at the same moment fire their schedules spread over this much time before it
+ * (by task id), so that the server fires a burst in several steps, not in one that holds the
+ * delayed stream for seconds; the coordinator holds each notice until the task's time.
+ * @defaultValue 1 s
+ */
+export const DEFAULT_DUE_SPREAD_MS = 1_000;
+
 export interface CoordinatorOptions extends ActorOptions {
   reducers?: Record<string, Reducer>;
   /** @defaultValue {@link DEFAULT_MAX_REQUEST_BYTES} */
@@ -37,6 +51,8 @@ export interface CoordinatorOptions extends ActorOptions {
    * @defaultValue {@link DEFAULT_MAX_SUBTASKS}
    */
   maxSubtasks?: number;
+  /** @defaultValue {@link DEFAULT_DUE_SPREAD_MS}; 0 fires each schedule just before its time. */
+  dueSpreadMs?: number;
 }
 
 export interface CoordinatorConfig extends ActorConfig {
@@ -45,6 +61,7 @@ export interface CoordinatorConfig extends ActorConfig {
   readonly outcomeBatch: number;
   readonly cancelConfirmMs: number;
   readonly maxSubtasks: number;
+  readonly dueSpreadMs: number;
 }
 
 export function compileCoordinatorOptions(o: CoordinatorOptions): CoordinatorConfig {
@@ -58,5 +75,6 @@ export function compileCoordinatorOptions(o: CoordinatorOptions): CoordinatorCon
     outcomeBatch: positiveInt('outcomeBatch', o.outcomeBatch ?? DEFAULT_OUTCOME_BATCH),
     cancelConfirmMs: positiveInt('cancelConfirmMs', o.cancelConfirmMs ?? DEFAULT_CANCEL_CONFIRM_MS),
     maxSubtasks: positiveInt('maxSubtasks', o.maxSubtasks ?? DEFAULT_MAX_SUBTASKS, MAX_SUBTASKS_LIMIT),
+    dueSpreadMs: nonNegativeInt('dueSpreadMs', o.dueSpreadMs ?? DEFAULT_DUE_SPREAD_MS),
   });
 }

@@ -317,7 +317,10 @@ export class Submitter {
     const now = Date.now();
     const msgs: OutMsg[] = tasks.map(({ record, input }) => {
       const data = packWithItems({ v: WIRE_VERSION, kind: 'sched' }, 'tasks', [taskItem(record, input)]);
-      const fireAt = Math.max(now, (record.runAt ?? now) - DUE_EARLY_MS);
+      const fireAt = Math.max(
+        now,
+        (record.runAt ?? now) - DUE_EARLY_MS - spreadOf(record.id, this.cfg.dueSpreadMs),
+      );
       return {
         subject: this.topo.names.delayedSubject(record),
         data,
@@ -434,6 +437,18 @@ export interface HandOff {
  * by the timer's step, and never early.
  */
 export const DUE_EARLY_MS = 400;
+
+/**
+ * How much earlier than the others a task's schedule fires, in [0, `spreadMs`): a hash of its id, so
+ * that a burst due at one moment fires in the server's steps (~250 ms) over `spreadMs`, and the
+ * same task always gets the same offset.
+ */
+export function spreadOf(taskId: string, spreadMs: number): number {
+  if (spreadMs <= 0) return 0;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < taskId.length; i++) h = Math.imul(h ^ taskId.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % spreadMs;
+}
 
 /** A delayed task's record must outlive its time by this much (its due notice may come late). */
 const DELAY_RETENTION_MARGIN_MS = 3_600_000;

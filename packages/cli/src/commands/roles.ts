@@ -13,6 +13,7 @@ const roleOptions = {
   concurrency: { type: 'string', short: 'c' },
   executors: { type: 'string' },
   'drain-timeout-ms': { type: 'string' },
+  'due-spread-ms': { type: 'string' },
 } as const;
 
 const NO_JOBS: JobsModule = { handlers: {}, reducers: {}, splitters: {} };
@@ -56,7 +57,18 @@ export async function roleCommand(
   const base = { connection: c.connection, prefix: c.prefix, logger: log };
   switch (role) {
     case 'coordinator':
-      return runUntilSignal([createCoordinator({ ...base, reducers: jobs.reducers })], log);
+      return runUntilSignal(
+        [
+          createCoordinator({
+            ...base,
+            reducers: jobs.reducers,
+            ...(values['due-spread-ms'] === undefined
+              ? {}
+              : { dueSpreadMs: int(values['due-spread-ms'], 'due-spread-ms', 0) }),
+          }),
+        ],
+        log,
+      );
     case 'scheduler':
       return runUntilSignal([createScheduler({ ...base, splitters: jobs.splitters })], log);
     case 'executor':
