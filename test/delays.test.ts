@@ -6,7 +6,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_DELAY_MS } from '@jetsched/protocol';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { MAX_DELAY_MS, names } from '@jetsched/protocol';
 import { startStack, type Stack } from './helpers/stack.js';
 import { startProcessCluster, type ProcessCluster } from './helpers/processes.js';
 
@@ -55,6 +56,38 @@ describe('delayed tasks', () => {
       // the schedule fires ahead and the coordinator holds it: late by little, not by the timer's step
       expect(at - s.earliest).toBeLessThan(1_000);
     }
+  });
+
+  it('gives tasks submitted together and due within one second one schedule, and runs each at its own time', async () => {
+    const second = Math.ceil((Date.now() + 2_500) / 1_000) * 1_000;
+    const runAts = Array.from({ length: 50 }, (_, i) => second + i * 19);
+    const replies = await stack.client.submitMany(
+      runAts.map((runAt, i) => ({ type: 'stamp', payload: i, runAt })),
+    );
+    const ids = replies.map((r) => (r.ok ? r.id : expect.fail(r.error.message)));
+    // one schedule holds the 50, on a subject that says how many
+    const jsm = await jetstreamManager(stack.raw);
+    const info = await jsm.streams.info(names(stack.prefix).streams.delayed, {
+      subjects_filter: `${stack.prefix}.delayed.default.stamp.>`,
+    });
+    expect(Object.keys(info.state.subjects ?? {})).toEqual([
+      `${stack.prefix}.delayed.default.stamp.${ids[0]}.50`,
+    ]);
+    // a cancel leaves the shared schedule to the others, and its task is skipped when it fires
+    await stack.client.cancel(ids[7] as string, 'not this one');
+
+    for (const [i, id] of ids.entries()) {
+      if (i === 7) continue;
+      await stack.client.result(id, { timeoutMs: 10_000 });
+      const at = started.get(id) ?? 0;
+      expect(at, `task ${i} ran ${(runAts[i] ?? 0) - at} ms early`).toBeGreaterThanOrEqual(runAts[i] ?? 0);
+      expect(at - (runAts[i] ?? 0)).toBeLessThan(1_000);
+    }
+    // the last one started ~1 s after the first: each was held to its own time, not the first's
+    expect((started.get(ids[49] as string) ?? 0) - (started.get(ids[0] as string) ?? 0)).toBeGreaterThan(800);
+    await sleep(300);
+    expect(started.has(ids[7] as string)).toBe(false);
+    expect((await stack.client.get(ids[7] as string)).task.state).toBe('cancelled');
   });
 
   it('runs a task whose time has passed at once', async () => {

@@ -1,8 +1,9 @@
 /**
  * Issue 7's scenarios on jetsched, each cluster fresh (./jetsched-stack.ts): bulk with priorities and
  * tenants mixed against plain bulk, a priority-9 task behind a backlog, fairness across 10 tenants,
- * delayed tasks due over 30 s; and on a cluster of its own, the memory of the scheduler, the
- * coordinator and the nats-server with a million tasks delayed.
+ * delayed tasks due over 30 s; and on clusters of their own, the memory of the scheduler, the
+ * coordinator and the nats-server with a million tasks delayed, and a million tasks due in the same
+ * second.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,7 @@ import { ISSUE7, SCENARIO, type Issue7Jetsched, type Issue7Shared } from './scen
 import { StampReader, STAMPS_ENV } from './stamps.js';
 import { jain, memoryOf } from './stats.js';
 
-export type Issue7Part = 'priority' | 'urgent' | 'fairness' | 'delay' | 'pending';
+export type Issue7Part = 'priority' | 'urgent' | 'fairness' | 'delay' | 'pending' | 'ready' | 'burst';
 
 const task = (type: 'noop' | 'stamp' | 'sleep', extra: Partial<SubmitRequest> = {}): SubmitRequest => ({
   type,
@@ -142,59 +143,188 @@ async function fairness(
   return { fairnessJain: jain(counts), fairnessStartsPerTenant: counts };
 }
 
+interface Waiting {
+  count: number;
+  submitSec: number;
+  rss: Record<string, number>;
+  idle: Record<string, number>;
+  peak: Record<string, number>;
+  streamMessages: number;
+  timeline: ({ sent: number } & Record<string, number>)[];
+}
+
 /**
- * Up to `pendingTasks` tasks delayed an hour or more, submitted for at most `pendingSubmitBudgetMs`;
- * then the resident memory of every process while they wait, on a cluster of their own.
+ * Up to `pendingTasks` tasks made by `make`, submitted for at most `pendingSubmitBudgetMs`; then the
+ * resident memory of every process while they wait, on a cluster of its own. `stream` is where they
+ * wait (its message count is reported); `before` runs once the cluster is up.
  */
-export async function runJetschedPending(log: (s: string) => void): Promise<Partial<Issue7Jetsched>> {
+async function waitingMemory(
+  log: (s: string) => void,
+  what: string,
+  stream: (prefix: string) => string,
+  make: () => SubmitRequest,
+  before?: (client: Client) => Promise<unknown>,
+): Promise<Waiting> {
   const stack = await startJetschedStack();
   const { client, pids } = stack;
   const labels = CPU_LABELS.slice(0, pids.length);
   const memory = (pick: 'rssMb' | 'peakMb'): Record<string, number> =>
     Object.fromEntries(pids.map((pid, i) => [labels[i] ?? String(pid), memoryOf(pid)[pick]]));
   try {
+    await before?.(client);
     await sleep(2_000);
     const idle = memory('rssMb');
-    log(`jetsched: delayed pending: idle RSS ${JSON.stringify(idle)}`);
+    log(`jetsched: ${what}: idle RSS ${JSON.stringify(idle)}`);
     const t = Date.now();
-    const base = t + ISSUE7.pendingAheadMs;
-    // memory as the delayed tasks pile up: every few seconds, with how many were sent by then
+    // memory as the tasks pile up: every few seconds, with how many were sent by then
     let sent = 0;
-    const timeline: Issue7Jetsched['delayedPendingRssTimeline'] = [];
+    const timeline: Waiting['timeline'] = [];
     const sample = setInterval(() => timeline.push({ sent, ...memory('rssMb') }), 15_000);
-    const ids = await submitInBatches(
-      client,
-      ISSUE7.pendingTasks,
-      () => (sent++, task('noop', { runAt: base + Math.floor(Math.random() * ISSUE7.pendingAheadMs) })),
-      {
-        batch: ISSUE7.pendingBatch,
-        inFlight: ISSUE7.pendingInFlight,
-        until: t + ISSUE7.pendingSubmitBudgetMs,
-      },
-    ).finally(() => clearInterval(sample));
+    const ids = await submitInBatches(client, ISSUE7.pendingTasks, () => (sent++, make()), {
+      batch: ISSUE7.pendingBatch,
+      inFlight: ISSUE7.pendingInFlight,
+      until: t + ISSUE7.pendingSubmitBudgetMs,
+    }).finally(() => clearInterval(sample));
     const submitSec = (Date.now() - t) / 1000;
     log(
-      `jetsched: delayed pending: ${ids.length} submitted in ${submitSec.toFixed(1)} s (${Math.round(ids.length / submitSec)}/s); RSS ${JSON.stringify(memory('rssMb'))}`,
+      `jetsched: ${what}: ${ids.length} submitted in ${submitSec.toFixed(1)} s (${Math.round(ids.length / submitSec)}/s); RSS ${JSON.stringify(memory('rssMb'))}`,
     );
     await sleep(ISSUE7.pendingSettleMs);
     const rss = memory('rssMb');
     const jsm = await jetstreamManager(client.nc);
-    const info = await jsm.streams.info(names(stack.prefix).streams.delayed);
+    const info = await jsm.streams.info(stream(stack.prefix));
     log(
-      `jetsched: delayed pending: RSS ${JSON.stringify(rss)}, ${info.state.messages} messages in ${info.config.name}`,
+      `jetsched: ${what}: RSS ${JSON.stringify(rss)}, ${info.state.messages} messages in ${info.config.name}`,
     );
     return {
-      delayedPendingCount: ids.length,
-      delayedPendingSubmitSec: submitSec,
-      delayedPendingSchedulerRssMb: rss['scheduler'] ?? NaN,
-      delayedPendingServerRssMb: rss['nats-server'] ?? NaN,
-      delayedPendingCoordinatorRssMb: rss['coordinator'] ?? NaN,
-      delayedPendingExecutorRssMb: rss['executor'] ?? NaN,
-      delayedPendingIdleRssMb: idle,
-      delayedPendingPeakRssMb: memory('peakMb'),
-      delayedPendingStreamMessages: info.state.messages,
-      delayedPendingRssTimeline: timeline,
+      count: ids.length,
+      submitSec,
+      rss,
+      idle,
+      peak: memory('peakMb'),
+      streamMessages: info.state.messages,
+      timeline,
     };
+  } finally {
+    await stack.close();
+  }
+}
+
+/** A million tasks delayed an hour or more: what the roles and the server hold while they wait. */
+export async function runJetschedPending(log: (s: string) => void): Promise<Partial<Issue7Jetsched>> {
+  const base = Date.now() + ISSUE7.pendingAheadMs;
+  const w = await waitingMemory(
+    log,
+    'delayed pending',
+    (prefix) => names(prefix).streams.delayed,
+    () => task('noop', { runAt: base + Math.floor(Math.random() * ISSUE7.pendingAheadMs) }),
+  );
+  return {
+    delayedPendingCount: w.count,
+    delayedPendingSubmitSec: w.submitSec,
+    delayedPendingSchedulerRssMb: w.rss['scheduler'] ?? NaN,
+    delayedPendingServerRssMb: w.rss['nats-server'] ?? NaN,
+    delayedPendingCoordinatorRssMb: w.rss['coordinator'] ?? NaN,
+    delayedPendingExecutorRssMb: w.rss['executor'] ?? NaN,
+    delayedPendingIdleRssMb: w.idle,
+    delayedPendingPeakRssMb: w.peak,
+    delayedPendingStreamMessages: w.streamMessages,
+    delayedPendingRssTimeline: w.timeline,
+  };
+}
+
+/**
+ * A million tasks ready in a paused group: the releaser sees them all (it counts and orders them)
+ * and releases none. What the scheduler holds must not grow with them.
+ */
+export async function runJetschedReady(log: (s: string) => void): Promise<Partial<Issue7Jetsched>> {
+  let k = 0;
+  const w = await waitingMemory(
+    log,
+    'ready in a paused group',
+    (prefix) => names(prefix).streams.ready,
+    // 3 priorities x 10 tenants: 30 ready subjects
+    () => {
+      const i = k++;
+      return task('noop', { priority: [0, 5, 9][i % 3] ?? 5, tenant: `tenant-${Math.floor(i / 3) % 10}` });
+    },
+    (client) => client.pause('default'),
+  );
+  return {
+    readyPendingCount: w.count,
+    readyPendingSubmitSec: w.submitSec,
+    readyPendingSchedulerRssMb: w.rss['scheduler'] ?? NaN,
+    readyPendingServerRssMb: w.rss['nats-server'] ?? NaN,
+    readyPendingIdleRssMb: w.idle,
+    readyPendingPeakRssMb: w.peak,
+    readyPendingStreamMessages: w.streamMessages,
+  };
+}
+
+/**
+ * `burstTasks` no-op tasks, all due in the same second, submitted in batches as an application
+ * would; around that second, a probe submits one more delayed task every `burstProbeEveryMs`: how
+ * long its submit takes (it writes to the delayed stream) says whether the burst stalls the stream.
+ * Then how long until every due notice was handed on to the ready queue.
+ */
+export async function runJetschedBurst(log: (s: string) => void): Promise<Partial<Issue7Jetsched>> {
+  const stack = await startJetschedStack();
+  const { client } = stack;
+  const n = ISSUE7.burstTasks;
+  const far = (): SubmitRequest => task('noop', { delayMs: 3_600_000 });
+  try {
+    const jsm = await jetstreamManager(client.nc);
+    const stream = names(stack.prefix).streams.delayed;
+    const due = names(stack.prefix).consumers.due;
+    // the submit rate, from tasks due much later, places the second
+    let t = Date.now();
+    await submitInBatches(client, ISSUE7.burstWarmupTasks, far);
+    const rate = ISSUE7.burstWarmupTasks / ((Date.now() - t) / 1000);
+    t = Date.now();
+    const at = Math.ceil((t + (n / rate) * 1000 * 2 + ISSUE7.delayMarginMs) / 1000) * 1000;
+    log(
+      `jetsched: burst: ${n} tasks due at one second, ${at - t} ms from now (submitted ${Math.round(rate)}/s)`,
+    );
+    await submitInBatches(client, n, () => task('noop', { runAt: at }));
+    const submitSec = (Date.now() - t) / 1000;
+    const stored = (await jsm.streams.info(stream)).state.messages;
+    log(
+      `jetsched: burst: submitted in ${submitSec.toFixed(1)} s, ${at - Date.now()} ms early; ${stored} schedules stored`,
+    );
+    if (Date.now() > at) throw new Error('the burst was submitted after its time: raise delayMarginMs');
+
+    // probes from 2 s before the second to 10 s after it
+    const probes: { at: number; ms: number }[] = [];
+    await sleep(Math.max(0, at - 2_000 - Date.now()));
+    while (Date.now() < at + ISSUE7.burstProbeAfterMs) {
+      const sent = Date.now();
+      await client.submit(far());
+      probes.push({ at: sent - at, ms: Date.now() - sent });
+      await sleep(ISSUE7.burstProbeEveryMs);
+    }
+    // every notice handed on: the due consumer has nothing pending or held
+    let handedOnMs = NaN;
+    while (Date.now() < at + ISSUE7.burstWaitMs) {
+      const ci = await jsm.consumers.info(stream, due);
+      if (ci.num_pending + ci.num_ack_pending === 0) {
+        handedOnMs = Date.now() - at;
+        break;
+      }
+      await sleep(250);
+    }
+    const before = probes.filter((p) => p.at < 0).map((p) => p.ms);
+    const after = probes.filter((p) => p.at >= 0).map((p) => p.ms);
+    const figures = {
+      burstTasks: n,
+      burstSubmitSec: submitSec,
+      burstSchedules: stored,
+      burstProbeBeforeMaxMs: Math.max(...before),
+      burstProbeMaxMs: Math.max(...after),
+      burstProbes: probes,
+      burstHandedOnMs: handedOnMs,
+    };
+    log(`jetsched: burst: ${JSON.stringify({ ...figures, burstProbes: undefined })}`);
+    return figures;
   } finally {
     await stack.close();
   }

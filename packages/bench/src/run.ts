@@ -8,7 +8,13 @@ import { cpus, totalmem } from 'node:os';
 import { pinnedVersions } from '@jetsched/testkit';
 import { runBullmqIssue7 } from './bullmq-issue7.js';
 import { runBullmq } from './bullmq-side.js';
-import { runJetschedIssue7, runJetschedPending, type Issue7Part } from './jetsched-issue7.js';
+import {
+  runJetschedBurst,
+  runJetschedIssue7,
+  runJetschedPending,
+  runJetschedReady,
+  type Issue7Part,
+} from './jetsched-issue7.js';
 import { runJetsched } from './jetsched-side.js';
 import {
   ISSUE7,
@@ -143,6 +149,13 @@ function issue7Rows(j: Partial<Issue7Shared & Issue7Jetsched>, b: Partial<Issue7
   only(`${pending}: scheduler RSS`, j.delayedPendingSchedulerRssMb, 'MiB', '<= 300');
   only(`${pending}: nats-server RSS`, j.delayedPendingServerRssMb, 'MiB');
   only(`${pending}: coordinator RSS`, j.delayedPendingCoordinatorRssMb, 'MiB');
+  const ready = `(f') ${j.readyPendingCount ?? ISSUE7.pendingTasks} tasks ready in a paused group`;
+  only(`${ready}: scheduler RSS`, j.readyPendingSchedulerRssMb, 'MiB', '<= 300');
+  only(`${ready}: nats-server RSS`, j.readyPendingServerRssMb, 'MiB');
+  const burst = `(j) ${j.burstTasks ?? ISSUE7.burstTasks} tasks due in the same second`;
+  only(`${burst}: longest delayed submit, 2 s before`, j.burstProbeBeforeMaxMs, 'ms');
+  only(`${burst}: longest delayed submit, 10 s from it`, j.burstProbeMaxMs, 'ms', 'no stall');
+  only(`${burst}: all handed on after`, j.burstHandedOnMs, 'ms');
   only(
     `(g) bulk, ${ISSUE7.priorities.length} priorities x ${ISSUE7.tenants} tenants / plain`,
     j.priorityOverhead,
@@ -181,7 +194,7 @@ function table(rs: Row[]): string {
   return [line(head), `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...body.map(line)].join('\n');
 }
 
-const ISSUE7_PARTS: Issue7Part[] = ['priority', 'urgent', 'fairness', 'delay', 'pending'];
+const ISSUE7_PARTS: Issue7Part[] = ['priority', 'urgent', 'fairness', 'delay', 'pending', 'ready', 'burst'];
 
 async function main(): Promise<void> {
   // BENCH_ONLY=issue7 runs issue 7's scenarios alone; BENCH_ISSUE7=delay,pending (or none) picks among them
@@ -199,11 +212,15 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(jetsched, null, 2)}\n`);
     return;
   }
-  const j7 = [...parts].some((p) => p !== 'pending') ? await runJetschedIssue7(log, parts) : {};
+  const j7 = [...parts].some((p) => p !== 'pending' && p !== 'ready' && p !== 'burst')
+    ? await runJetschedIssue7(log, parts)
+    : {};
   const bullmq = base ? await runBullmq(log) : undefined;
   const b7 = parts.has('urgent') || parts.has('delay') ? await runBullmqIssue7(log, parts) : {};
   // last and on a cluster of its own: a million tasks left delayed
   if (parts.has('pending')) Object.assign(j7, await runJetschedPending(log));
+  if (parts.has('ready')) Object.assign(j7, await runJetschedReady(log));
+  if (parts.has('burst')) Object.assign(j7, await runJetschedBurst(log));
 
   const rs = jetsched && bullmq ? rows(jetsched, bullmq) : [];
   const rs7 = issue7Rows(j7, b7);

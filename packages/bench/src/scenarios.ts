@@ -51,6 +51,14 @@ export const ISSUE7 = {
   pendingInFlight: 2,
   /** ...then read this long after the last submit (and the roles' and server's memory before). */
   pendingSettleMs: 10_000,
+  /** This many tasks due in the same second (after this many delayed an hour, for the submit rate)... */
+  burstTasks: 1_000_000,
+  burstWarmupTasks: 20_000,
+  /** ...while one more delayed task is submitted this often, until this long after the second... */
+  burstProbeEveryMs: 100,
+  burstProbeAfterMs: 10_000,
+  /** ...then until every notice is handed on, at most this long after the second. */
+  burstWaitMs: 120_000,
   /** Bulk of (a)'s shape with these priorities and this many tenants mixed, against plain bulk... */
   priorities: [0, 5, 9],
   tenants: 10,
@@ -111,6 +119,24 @@ export interface Issue7Jetsched {
   delayedPendingStreamMessages: number;
   /** RSS (MiB) of each process every 15 s while submitting, with the tasks sent by then. */
   delayedPendingRssTimeline: ({ sent: number } & Record<string, number>)[];
+  /** Tasks ready in a paused group while memory was read, and what held them. */
+  readyPendingCount: number;
+  readyPendingSubmitSec: number;
+  readyPendingSchedulerRssMb: number;
+  readyPendingServerRssMb: number;
+  readyPendingIdleRssMb: Record<string, number>;
+  readyPendingPeakRssMb: Record<string, number>;
+  readyPendingStreamMessages: number;
+  burstTasks: number;
+  burstSubmitSec: number;
+  /** Messages in the delayed stream once the burst was submitted (tasks submitted together share one). */
+  burstSchedules: number;
+  /** Longest submit of a delayed task in the 2 s before the second, and from it on for 10 s. */
+  burstProbeBeforeMaxMs: number;
+  burstProbeMaxMs: number;
+  burstProbes: { at: number; ms: number }[];
+  /** From the second until every due notice was handed on to the ready queue (NaN: not within the wait). */
+  burstHandedOnMs: number;
   priorityOverhead: number;
   plainBulkTasksPerSec: number;
   priorityBulkTasksPerSec: number;

@@ -201,7 +201,8 @@ export class Api {
 
   /**
    * Removes a cancelled delayed task's schedule, so that it never fires (if it fires anyway, its
-   * notice finds the task cancelled and is dropped).
+   * notice finds the task cancelled and is dropped). A schedule shared with other tasks stays: its
+   * notice drops this one.
    */
   async #dropSchedule(task: TaskRecord): Promise<void> {
     try {

@@ -15,7 +15,7 @@ import {
   type Topology,
 } from '@jetsched/runtime';
 import { Api } from './api.js';
-import { DueNotices } from './due.js';
+import { DUE_NOTICE_BATCH, DueNotices } from './due.js';
 import { ListIndex } from './list-index.js';
 import { compileCoordinatorOptions, type CoordinatorConfig, type CoordinatorOptions } from './options.js';
 import { OutcomeRecorder } from './outcomes.js';
@@ -54,13 +54,15 @@ class CoordinatorImpl extends ActorBase<CoordinatorConfig> implements Coordinato
     const dueNotices = new DueNotices(topo, records, submitter, schedules, cfg);
     const dueConsumer = await topo.js.consumers.get(topo.names.streams.delayed, topo.names.consumers.due);
     const due = await consumeInBatches(dueConsumer, {
-      maxBatch: cfg.outcomeBatch,
+      maxBatch: DUE_NOTICE_BATCH,
       log: cfg.log,
       handle: (batch) => dueNotices.handleBatch(batch),
     });
     this.life.onClose('due', async () => {
-      await due.stop();
+      // no more notices; those held are handed on if due at once, else given back
+      const stopped = due.stop();
       await dueNotices.close();
+      await stopped;
     });
 
     const started = this.#watchStarted(topo, records);

@@ -1,12 +1,12 @@
 /**
- * Delayed tasks coming due (ADR 0019). A delayed task waits under a server-held schedule of its own
- * (./submit.ts `schedule`), which fires a due notice a little before the task's `runAt`. The
- * coordinator that takes the notice (one shared durable consumer) holds it until `runAt` itself,
- * then:
+ * Delayed tasks coming due (ADR 0019). A delayed task waits under a server-held schedule (./submit.ts
+ * `schedule`: its own, or one shared with tasks submitted with it and due within the same second),
+ * which fires a due notice a little before the first task's `runAt`. The coordinator that takes the
+ * notice (one shared durable consumer) holds each task until its own `runAt`, then:
  * 1. hands the task to the ready queue (dedupe id of the task: a repeat within the window is
  *    dropped),
  * 2. moves its record `delayed -> pending` by compare-and-set,
- * 3. acks the notice.
+ * 3. acks the notice once every task of it is handed on.
  * A notice fired again (the server re-fires a schedule after a crash) finds the record moved on and
  * is acked without a second hand-off; a cancelled task's notice is dropped the same way. A crash
  * between 1 and 2 redelivers the notice, and the hand-off's copy is dropped by its dedupe id.
@@ -39,7 +39,7 @@ import {
 import type { CoordinatorConfig } from './options.js';
 import type { Records } from './records.js';
 import type { Schedules } from './schedules.js';
-import type { HandOff, Submitter } from './submit.js';
+import { DUE_EARLY_MS, type HandOff, type Submitter } from './submit.js';
 
 /** Notices due within this much of each other wait on one timer. */
 const BUCKET_MS = 5;
@@ -53,9 +53,26 @@ const DUE_PARALLEL = 2;
  * wait) instead of going to a coordinator with room.
  */
 const DUE_BACKLOG = DUE_BATCH * DUE_PARALLEL * 2;
+/**
+ * Notices taken from the consumer at a time: a notice holds up to 1,000 tasks (a shared schedule),
+ * so this bounds the tasks a coordinator takes at once (the consumer buffers twice as many).
+ */
+export const DUE_NOTICE_BATCH = 32;
+/** On close, notices due within this long are still handed on; the rest are given back at once. */
+const CLOSE_HOLD_MS = 2_000;
 
-interface Due {
+/** A due notice: one task, or tasks submitted together and due within the same second. */
+interface Notice {
   msg: JsMsg;
+  /** Its tasks not handed on yet: the notice is acked when none is left. */
+  left: number;
+  /** Acked, or given back (nak, dead letter): nothing more is done with the message. */
+  settled: boolean;
+}
+
+/** One task of a notice, held until its own time. */
+interface Due {
+  notice: Notice;
   task: SchedTask;
   runAt: number;
 }
@@ -81,11 +98,34 @@ export class DueNotices {
   /** Waiters for the due backlog to shrink (the consumer's next batch). */
   #roomWaiters: (() => void)[] = [];
 
-  /** Waits for every notice taken to be handled (they are at most a moment early). */
+  #closing = false;
+
+  /**
+   * Hands on what comes due within {@link CLOSE_HOLD_MS}, then gives every notice still held back to
+   * the stream (nak, with the time until its next task is due), so that another coordinator takes
+   * it; a coordinator holding a burst does not make its shutdown wait for all of it.
+   */
   async close(): Promise<void> {
-    while (this.#waiting.size > 0 || this.#due.length > 0 || this.#work.size > 0) {
+    this.#closing = true;
+    const deadline = Date.now() + CLOSE_HOLD_MS;
+    while ((this.#waiting.size > 0 || this.#due.length > 0) && Date.now() < deadline) {
       await Promise.race([...this.#work, new Promise((r) => setTimeout(r, 50))]);
     }
+    if (this.#timer) clearTimeout(this.#timer.handle);
+    this.#timer = undefined;
+    const held = new Map<Notice, number>();
+    for (const d of [...this.#due, ...[...this.#waiting.values()].flat()]) {
+      if (!d.notice.settled) held.set(d.notice, Math.min(held.get(d.notice) ?? Infinity, d.runAt));
+    }
+    this.#due = [];
+    this.#waiting.clear();
+    const now = Date.now();
+    for (const [notice, runAt] of held) {
+      notice.settled = true;
+      notice.msg.nak(Math.max(0, runAt - DUE_EARLY_MS - now));
+    }
+    for (const wake of this.#roomWaiters.splice(0)) wake();
+    await Promise.allSettled([...this.#work]);
   }
 
   /**
@@ -94,6 +134,10 @@ export class DueNotices {
    * sooner); only a backlog of notices already due makes it wait.
    */
   async handleBatch(msgs: JsMsg[]): Promise<void> {
+    if (this.#closing) {
+      for (const msg of msgs) msg.nak();
+      return;
+    }
     const fires = new Map<string, { msg: JsMsg; notice: FireNotice }[]>();
     for (const msg of msgs) {
       try {
@@ -109,9 +153,10 @@ export class DueNotices {
           fires.set(notice.schedule, [...(fires.get(notice.schedule) ?? []), { msg, notice }]);
           continue;
         }
-        const task = validate('sched-batch', value).tasks?.[0];
-        if (!task) throw new Error('a due notice without a task');
-        this.#wait({ msg, task, runAt: task.record?.runAt ?? 0 });
+        const tasks = validate('sched-batch', value).tasks ?? [];
+        if (tasks.length === 0) throw new Error('a due notice without a task');
+        const notice: Notice = { msg, left: tasks.length, settled: false };
+        for (const task of tasks) this.#wait({ notice, task, runAt: task.record?.runAt ?? 0 });
       } catch (err) {
         const reason = toErrorRecord(err, ErrorCode.BadRequest);
         await rejectMessage(this.topo, this.cfg.log, 'due', this.cfg.id, msg, reason);
@@ -135,7 +180,9 @@ export class DueNotices {
       });
     }
     this.#wakeUp();
-    while (this.#due.length >= DUE_BACKLOG) await new Promise<void>((r) => this.#roomWaiters.push(r));
+    while (this.#due.length >= DUE_BACKLOG && !this.#closing) {
+      await new Promise<void>((r) => this.#roomWaiters.push(r));
+    }
   }
 
   /** Holds `d` until its time (in its bucket), or queues it at once when it is due. */
@@ -225,15 +272,25 @@ export class DueNotices {
       for (const d of list) {
         const rec = found.get(d.task.id)?.record;
         if (!rec) this.cfg.log.warn({ taskId: d.task.id }, 'a due notice of a task that does not exist');
-        d.msg.ack();
+        const n = d.notice;
+        if (--n.left === 0 && !n.settled) {
+          n.settled = true;
+          n.msg.ack();
+        }
       }
     } catch (err) {
       this.cfg.log.warn({ err, tasks: ids.length }, 'could not hand due tasks on; they come back');
-      for (const d of list) {
-        await this.#failed(d.msg, err, async (error) => {
+      // the whole notice comes back (its tasks handed on already are dropped then as copies, or
+      // by their state); on its last delivery, the tasks of this hand-off fail
+      const byNotice = new Map<Notice, string[]>();
+      for (const d of list) byNotice.set(d.notice, [...(byNotice.get(d.notice) ?? []), d.task.id]);
+      for (const [notice, taskIds] of byNotice) {
+        if (notice.settled) continue;
+        notice.settled = true;
+        await this.#failed(notice.msg, err, async (error) => {
           const now = Date.now();
-          await this.records.update([d.task.id], (cur) => ({
-            next: failTask(cur.record, error, now),
+          await this.records.update(taskIds, (cur) => ({
+            next: cur.record.state === 'delayed' ? failTask(cur.record, error, now) : undefined,
             out: undefined,
           }));
         });

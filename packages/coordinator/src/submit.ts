@@ -308,39 +308,76 @@ export class Submitter {
   }
 
   /**
-   * Puts each delayed task under a schedule of its own (`Nats-Schedule: @at`, ADR-51) in the delayed
-   * stream, firing a due notice (the task as a ready message would carry it) a little before its
-   * time; the coordinator that takes the notice holds it until the time itself (./due.ts).
+   * Puts delayed tasks under server-held schedules (`Nats-Schedule: @at`, ADR-51) in the delayed
+   * stream: one per task, or one per group, type and second for tasks submitted together (up to
+   * {@link DUE_BATCH_MAX}). Each fires a due notice (the tasks as a ready message would carry them)
+   * a little before the first one's time; the coordinator that takes the notice holds each task
+   * until its own time (./due.ts).
    */
   async schedule(tasks: readonly HandOff[]): Promise<(Error | undefined)[]> {
-    if (tasks.length === 0) return [];
+    const errors = new Array<Error | undefined>(tasks.length);
+    if (tasks.length === 0) return errors;
     const now = Date.now();
-    const msgs: OutMsg[] = tasks.map(({ record, input }) => {
-      const data = packWithItems({ v: WIRE_VERSION, kind: 'sched' }, 'tasks', [taskItem(record, input)]);
-      const fireAt = Math.max(
-        now,
-        (record.runAt ?? now) - DUE_EARLY_MS - spreadOf(record.id, this.cfg.dueSpreadMs),
-      );
-      return {
-        subject: this.topo.names.delayedSubject(record),
-        data,
-        headers: [
-          ['Nats-Schedule', `@at ${new Date(fireAt).toISOString()}`],
-          ['Nats-Schedule-Target', this.topo.names.dueSubject()],
-          [Header.TaskId, record.id],
-          [SIGNATURE_HEADER, this.topo.signer.sign(data)],
-        ],
-        msgId: `delay.${record.id}`,
-      };
+    const items = tasks.map((t) => taskItem(t.record, t.input));
+    // tasks of one group and type due within the same second share a schedule: a burst due at one
+    // moment is a few schedules for the server to fire, not one per task
+    const together = new Map<string, number[]>();
+    tasks.forEach(({ record: r }, i) => {
+      const key = `${r.group}\u0000${r.type}\u0000${Math.floor((r.runAt ?? now) / DUE_SLOT_MS)}`;
+      const list = together.get(key) ?? [];
+      list.push(i);
+      together.set(key, list);
     });
-    const published = await this.topo.publisher.publishAll(msgs);
-    return published.map((r) =>
-      r.ok
-        ? undefined
-        : new JetschedError(ErrorCode.Internal, `could not schedule the task: ${r.error.message}`, {
-            retryable: true,
-          }),
-    );
+    const msgs: { msg: OutMsg; members: number[] }[] = [];
+    const max = maxBodyBytes(this.topo.nc);
+    for (const members of together.values()) {
+      const packs = packMessages(
+        members.map((i) => ({ size: (items[i] as Uint8Array).length })),
+        DUE_BATCH_MAX,
+        max,
+      );
+      for (const pack of packs) {
+        const idx = pack.map((k) => members[k] as number);
+        const records = idx.map((i) => (tasks[i] as HandOff).record);
+        const first = records[0] as TaskRecord;
+        const data = packWithItems(
+          { v: WIRE_VERSION, kind: 'sched' },
+          'tasks',
+          idx.map((i) => items[i] as Uint8Array),
+        );
+        const runAt = Math.min(...records.map((r) => r.runAt ?? now));
+        const fireAt = Math.max(now, runAt - DUE_EARLY_MS - spreadOf(first.id, this.cfg.dueSpreadMs));
+        const batch = { id: first.id, group: first.group, type: first.type, count: idx.length };
+        msgs.push({
+          members: idx,
+          msg: {
+            subject:
+              idx.length === 1
+                ? this.topo.names.delayedSubject(first)
+                : this.topo.names.delayedBatchSubject(batch),
+            data,
+            headers: [
+              ['Nats-Schedule', `@at ${new Date(fireAt).toISOString()}`],
+              ['Nats-Schedule-Target', this.topo.names.dueSubject()],
+              [Header.Items, String(idx.length)],
+              [Header.TaskId, first.id],
+              [SIGNATURE_HEADER, this.topo.signer.sign(data)],
+            ],
+            msgId: idx.length === 1 ? `delay.${first.id}` : `delay.${first.id}.${idx.length}`,
+          },
+        });
+      }
+    }
+    const published = await this.topo.publisher.publishAll(msgs.map((m) => m.msg));
+    published.forEach((r, k) => {
+      if (r.ok) return;
+      for (const i of (msgs[k] as { members: number[] }).members) {
+        errors[i] = new JetschedError(ErrorCode.Internal, `could not schedule the task: ${r.error.message}`, {
+          retryable: true,
+        });
+      }
+    });
+    return errors;
   }
 
   /**
@@ -449,6 +486,11 @@ export function spreadOf(taskId: string, spreadMs: number): number {
   for (let i = 0; i < taskId.length; i++) h = Math.imul(h ^ taskId.charCodeAt(i), 0x01000193);
   return (h >>> 0) % spreadMs;
 }
+
+/** Delayed tasks of one group and type submitted together share a schedule when due within the same this-long slot... */
+const DUE_SLOT_MS = 1_000;
+/** ...up to this many per schedule (and the server's max_payload). */
+const DUE_BATCH_MAX = 1_000;
 
 /** A delayed task's record must outlive its time by this much (its due notice may come late). */
 const DELAY_RETENTION_MARGIN_MS = 3_600_000;

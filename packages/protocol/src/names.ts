@@ -106,6 +106,11 @@ export interface Names {
    * group and type so that what is delayed can be counted per group and type.
    */
   delayedSubject(task: { id: string; group: string; type: string }): string;
+  /**
+   * The schedule of delayed tasks submitted together and due within the same second, by the first
+   * one's id and how many it holds (a subject of its own: cancelling one task never touches it).
+   */
+  delayedBatchSubject(batch: { id: string; group: string; type: string; count: number }): string;
   /** Where a delayed task's schedule, or a cron schedule, fires its due notice. */
   dueSubject(): string;
   /** The server-held schedule (cron or `@every`) of a schedule definition. */
@@ -222,6 +227,7 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
     readyGroupFilter: (group) => `${p}.ready.${group}.>`,
     workSubject: (group, profile) => `${p}.work.${group}.${profile}`,
     delayedSubject: (t) => `${p}.delayed.${t.group}.${t.type}.${t.id}`,
+    delayedBatchSubject: (b) => `${p}.delayed.${b.group}.${b.type}.${b.id}.${b.count}`,
     dueSubject: () => `${p}.due`,
     cronSubject: (id) => `${p}.cron.${id}`,
     scheduleKey: (id) => `schedule.${id}`,

@@ -6,9 +6,10 @@
  *   pause, a rate or concurrency limit, no executor for the type, busy executors). With no releaser
  *   answering (no scheduler runs, or the group has no live executor, so none takes its lease) the
  *   ready count is unknown: the stored ready messages are shown instead.
- * - delayed: the tasks under a server-held schedule (`<p>.delayed.<group>.<type>.<taskId>` in the
- *   delayed stream), counted by the server (an ephemeral consumer's `num_pending` per group and
- *   type), never read one by one.
+ * - delayed: the tasks under a server-held schedule in the delayed stream, counted by the server
+ *   (an ephemeral consumer's `num_pending` on `<p>.delayed.<group>.<type>.*`, one task each), plus
+ *   the tasks of shared schedules (`...<type>.<firstId>.<count>`, few) summed from their subjects;
+ *   never read one by one.
  *
  * Without `--group`: every group with a live executor, ready work or delayed tasks.
  */
@@ -96,10 +97,33 @@ async function countStored(jsm: JetStreamManager, stream: string, filter: string
   return Object.values(info.state.subjects ?? {}).reduce((s, n) => s + n, 0);
 }
 
-/** `<p>.delayed.<group>.<type>.<taskId>` -> [group, type]. */
+/** `<p>.delayed.<group>.<type>.<taskId>` (or `...<taskId>.<count>`, a shared one) -> [group, type]. */
 function delayedPair(subject: string): [string, string] | undefined {
   const t = subject.split('.');
-  return t.length === 5 && t[2] && t[3] ? [t[2], t[3]] : undefined;
+  return (t.length === 5 || t.length === 6) && t[2] && t[3] ? [t[2], t[3]] : undefined;
+}
+
+/**
+ * Delayed tasks of one group and type: the schedules of one task each, counted by the server, and
+ * those shared by tasks submitted together (`<p>.delayed.<group>.<type>.<firstId>.<count>`, few),
+ * summed from their subjects. Returns the tasks and the schedules (stream messages).
+ */
+async function delayedOf(
+  topo: Topology,
+  group: string,
+  type: string,
+): Promise<{ tasks: number; messages: number }> {
+  const stream = topo.names.streams.delayed;
+  const base = `${topo.names.prefix}.delayed.${group}.${type}`;
+  const singles = await countStored(topo.jsm, stream, `${base}.*`);
+  const shared = await topo.jsm.streams.info(stream, { subjects_filter: `${base}.*.*` });
+  let tasks = singles;
+  let messages = singles;
+  for (const [subject, count] of Object.entries(shared.state.subjects ?? {})) {
+    messages += count;
+    tasks += count * (Number(subject.slice(subject.lastIndexOf('.') + 1)) || 0);
+  }
+  return { tasks, messages };
 }
 
 /**
@@ -118,14 +142,15 @@ async function delayedCounts(
   const out = new Map<string, Map<string, number>>();
   const total = await countStored(topo.jsm, stream, scope);
   if (total === 0) return out;
+  // schedules (stream messages) accounted for: a shared one holds several tasks
   let counted = 0;
   const add = async (g: string, type: string): Promise<void> => {
     if (out.get(g)?.has(type)) return;
-    const k = await countStored(topo.jsm, stream, `${n.prefix}.delayed.${g}.${type}.*`);
+    const k = await delayedOf(topo, g, type);
     const m = out.get(g) ?? new Map<string, number>();
-    m.set(type, k);
+    m.set(type, k.tasks);
     out.set(g, m);
-    counted += k;
+    counted += k.messages;
   };
   for (const [g, types] of known) {
     if (group !== undefined && g !== group) continue;
