@@ -111,6 +111,18 @@ describe('jetsched queue, pause, resume and group (the CLI binary)', () => {
     expect(text).toContain('no scheduler releases for group "orphan"');
   });
 
+  it('accounts for delayed tasks of more groups than it looks for, as (other types)', async () => {
+    const before = JSON.parse(await cli('queue', '--json')) as QueueReport;
+    const sum = (r: QueueReport): number => r.groups.reduce((n, g) => n + g.delayed, 0);
+    // 40 groups nothing else names, one delayed task each: more than the looks into the stream find
+    for (let i = 0; i < 40; i++) await submit(`many${i}`, 1, { delayMs: 120_000, type: 'later' });
+    const report = JSON.parse(await cli('queue', '--json')) as QueueReport;
+    expect(sum(report) - sum(before)).toBe(40);
+    const other = report.groups.find((g) => g.group === '(other types)');
+    expect(other?.note).toContain('did not find');
+    expect(await cli('queue')).toContain('(other types)');
+  });
+
   it('group prints and replaces the settings', async () => {
     const limits = [{ id: 'two', per: 'key', concurrency: 2 }];
     const set = JSON.parse(await cli('group', 'held', '--set', JSON.stringify({ limits }))) as GroupSettings;
