@@ -368,15 +368,7 @@ export class Submitter {
         });
       }
     }
-    const published = await this.topo.publisher.publishAll(msgs.map((m) => m.msg));
-    published.forEach((r, k) => {
-      if (r.ok) return;
-      for (const i of (msgs[k] as { members: number[] }).members) {
-        errors[i] = new JetschedError(ErrorCode.Internal, `could not schedule the task: ${r.error.message}`, {
-          retryable: true,
-        });
-      }
-    });
+    await this.#publishPacks(msgs, errors, 'could not schedule the task');
     return errors;
   }
 
@@ -439,20 +431,23 @@ export class Submitter {
         });
       }
     }
+    await this.#publishPacks(msgs, errors, 'could not hand the task to the schedulers');
+    return errors;
+  }
+
+  /** Publishes messages of several tasks each; a message not stored sets `errors` of its tasks. */
+  async #publishPacks(
+    msgs: readonly { msg: OutMsg; members: number[] }[],
+    errors: (Error | undefined)[],
+    what: string,
+  ): Promise<void> {
     const published = await this.topo.publisher.publishAll(msgs.map((m) => m.msg));
     published.forEach((r, k) => {
       if (r.ok) return;
       for (const i of (msgs[k] as { members: number[] }).members) {
-        errors[i] = new JetschedError(
-          ErrorCode.Internal,
-          `could not hand the task to the schedulers: ${r.error.message}`,
-          {
-            retryable: true,
-          },
-        );
+        errors[i] = new JetschedError(ErrorCode.Internal, `${what}: ${r.error.message}`, { retryable: true });
       }
     });
-    return errors;
   }
 }
 
@@ -487,7 +482,10 @@ export function spreadOf(taskId: string, spreadMs: number): number {
   return (h >>> 0) % spreadMs;
 }
 
-/** Delayed tasks of one group and type submitted together share a schedule when due within the same this-long slot... */
+/**
+ * Delayed tasks of one group and type submitted together share a schedule when their times fall in
+ * the same slot of this length...
+ */
 const DUE_SLOT_MS = 1_000;
 /** ...up to this many per schedule (and the server's max_payload). */
 const DUE_BATCH_MAX = 1_000;
