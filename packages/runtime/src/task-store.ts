@@ -295,8 +295,13 @@ export class RecordCache {
     this.#map.delete(s.record.id);
     this.#map.set(s.record.id, s);
     if (this.#map.size > this.max) {
-      const oldest = this.#map.keys().next().value;
-      if (oldest !== undefined) this.#map.delete(oldest);
+      // the oldest tenth at once: a Map keeps deleted entries at its front until it rehashes, so
+      // finding the oldest key one at a time, on every write of a full cache, walks over them
+      let drop = Math.max(1, Math.floor(this.max / 10));
+      for (const id of this.#map.keys()) {
+        this.#map.delete(id);
+        if (--drop === 0) break;
+      }
     }
   }
 
