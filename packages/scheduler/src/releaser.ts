@@ -192,16 +192,21 @@ export class GroupReleaser {
   }
 
   async close(opts: { release: boolean }): Promise<void> {
+    this.#stop();
+    await this.#running;
+    clearTimeout(this.#purgeTimer);
+    await this.#purging;
+    if (opts.release) await this.lease.release();
+  }
+
+  /** No more rounds: timers, subscriptions and the view of the ready queue stop. */
+  #stop(): void {
     this.#closed = true;
     clearInterval(this.#timer);
     clearInterval(this.#rescanner);
     this.#unsubscribe?.();
     this.#settingsWatch?.stop();
     this.#view?.close();
-    await this.#running;
-    clearTimeout(this.#purgeTimer);
-    await this.#purging;
-    if (opts.release) await this.lease.release();
   }
 
   async #loop(): Promise<void> {
@@ -221,12 +226,7 @@ export class GroupReleaser {
       }
       if (this.lease.lost && !this.#closed) {
         this.#log.warn('lost the release lease of the group; stopping');
-        this.#closed = true;
-        clearInterval(this.#timer);
-        clearInterval(this.#rescanner);
-        this.#unsubscribe?.();
-        this.#settingsWatch?.stop();
-        this.#view?.close();
+        this.#stop();
         this.onLost();
         return;
       }
