@@ -227,6 +227,8 @@ export class ReadyView {
   /** Starts loading, for every queue with work behind what it has loaded, the next messages. */
   loadHeads(): void {
     const now = Date.now();
+    this.#loadedBytes = 0;
+    for (const q of this.queues.values()) this.#loadedBytes += q.loadedBytes;
     for (const q of this.queues.values()) {
       if (q.loading || q.retryAt > now || !q.wantsMore) continue;
       // a queue with a head may load further only while the group's lookahead has room
@@ -245,14 +247,15 @@ export class ReadyView {
     }
   }
 
+  /**
+   * Bytes loaded and not released over the group's subjects: counted at each {@link loadHeads},
+   * added to as messages load (releases until the next count are not taken off).
+   */
+  #loadedBytes = 0;
+
   /** The group's loaded bytes are under {@link LOADED_BYTES_MAX}. */
   #roomToLoad(): boolean {
-    let n = 0;
-    for (const q of this.queues.values()) {
-      n += q.loadedBytes;
-      if (n >= LOADED_BYTES_MAX) return false;
-    }
-    return true;
+    return this.#loadedBytes < LOADED_BYTES_MAX;
   }
 
   /** Drops queues that have nothing left and that `settled` says are done with (purged). */
@@ -347,6 +350,7 @@ export class ReadyView {
       if (report.failures.length > 0) await this.failed(report.failures);
       if (q.cursor[0] < raw.seq && q.loaded.length === 0) q.cursor = [raw.seq, 0, 0];
       q.loaded.push(loaded);
+      this.#loadedBytes += loaded.bytes;
       while (q.known.length > 0 && (q.known[0] as Known).seq <= raw.seq) q.known.shift();
     }
   }
