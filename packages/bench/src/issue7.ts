@@ -72,7 +72,9 @@ export async function delayScenario(side: Issue7Side, log: (s: string) => void):
   log(
     `${side.name}: delays: submitted in ${((submitted - t) / 1000).toFixed(1)} s, ${windowStart - submitted} ms before the first is due`,
   );
-  // until all have started, or none has for a while (a task may never start), or at the latest
+  // until all have started, or none has for a while after the first was due (a task may never
+  // start), or at the latest
+  await sleep(Math.max(0, windowStart - Date.now()));
   await side.stamps.waitFor(
     ids,
     windowStart + ISSUE7.delayWindowMs + ISSUE7.delayWaitMs,
@@ -87,6 +89,9 @@ export async function delayScenario(side: Issue7Side, log: (s: string) => void):
     if (at === undefined) notStarted++;
     lateness.push((at ?? waited) - (runAts[i] ?? NaN));
   });
+  log(
+    `${side.name}: delays: lateness p50/max by 5 s of the window: ${latenessBySlice(runAts, lateness, windowStart)}`,
+  );
   lateness.sort((x, y) => x - y);
   if (notStarted > 0 && side.describe) {
     const missing = ids.filter((id) => !side.stamps.startedAt.has(id));
@@ -105,6 +110,21 @@ export async function delayScenario(side: Issue7Side, log: (s: string) => void):
   };
   log(`${side.name}: delays: ${JSON.stringify(figures)}`);
   return figures;
+}
+
+/** Lateness p50/max of the tasks due in each 5 s of the window: growing means the path falls behind. */
+function latenessBySlice(runAts: number[], lateness: number[], windowStart: number): string {
+  const slices: number[][] = [];
+  runAts.forEach((at, i) => {
+    const k = Math.floor((at - windowStart) / 5_000);
+    (slices[k] ??= []).push(lateness[i] ?? NaN);
+  });
+  return slices
+    .map((l) => {
+      l.sort((x, y) => x - y);
+      return `${Math.round(percentile(l, 50))}/${Math.round(l.at(-1) ?? NaN)}`;
+    })
+    .join(' ');
 }
 
 type PriorityFigures = Pick<

@@ -7,6 +7,8 @@
  *    dropped),
  * 2. moves its record `delayed -> pending` by compare-and-set,
  * 3. acks the notice once every task of it is handed on.
+ * A batch takes a hand-off slot for 1 only: the tasks are in the ready queue (and may run) while 2
+ * is written, so how late a task starts does not wait on its record's write.
  * A notice fired again (the server re-fires a schedule after a crash) finds the record moved on and
  * is acked without a second hand-off; a cancelled task's notice is dropped the same way. A crash
  * between 1 and 2 redelivers the notice, and the hand-off's copy is dropped by its dedupe id.
@@ -44,9 +46,11 @@ import { DUE_EARLY_MS, type HandOff, type Submitter } from './submit.js';
 /** Notices due within this much of each other wait on one timer. */
 const BUCKET_MS = 5;
 /** At most this many due notices are handed on in one go (one read, one hand-off, one write window)... */
-const DUE_BATCH = 500;
-/** ...and this many such batches at once. */
-const DUE_PARALLEL = 2;
+const DUE_BATCH = 250;
+/** ...and this many such batches at once... */
+const DUE_PARALLEL = 4;
+/** ...while at most this many batches handed on wait for their records' writes. */
+const DUE_MARKING = DUE_PARALLEL * 2;
 /**
  * While this many notices are due and not yet handed on, no more are taken from the consumer: the
  * coordinator is behind, and notices taken now would only wait here (and come back after the ack
@@ -69,6 +73,9 @@ interface Notice {
   /** Acked, or given back (nak, dead letter): nothing more is done with the message. */
   settled: boolean;
 }
+
+/** The ids of the tasks a batch handed to the ready queue. */
+type HandedOn = string[];
 
 /** One task of a notice, held until its own time. */
 interface Due {
@@ -95,6 +102,7 @@ export class DueNotices {
   /** Hand-offs and schedule firings under way. */
   readonly #work = new Set<Promise<void>>();
   #handing = 0;
+  #marking = 0;
   /** Waiters for the due backlog to shrink (the consumer's next batch). */
   #roomWaiters: (() => void)[] = [];
 
@@ -223,17 +231,29 @@ export class DueNotices {
     }
   }
 
-  /** Starts hand-offs of what is due, {@link DUE_BATCH} at a time, {@link DUE_PARALLEL} at once. */
+  /**
+   * Starts hand-offs of what is due, {@link DUE_BATCH} at a time, {@link DUE_PARALLEL} at once, and
+   * no more while {@link DUE_MARKING} batches handed on wait for their records' writes.
+   */
   #handOn(): void {
-    while (this.#due.length > 0 && this.#handing < DUE_PARALLEL) {
+    while (this.#due.length > 0 && this.#handing < DUE_PARALLEL && this.#marking < DUE_MARKING) {
       const batch = this.#due.splice(0, DUE_BATCH);
       this.#handing++;
       this.#run(async () => {
+        let handed: HandedOn | undefined;
         try {
-          await this.#handOff(batch);
+          handed = await this.#handOff(batch);
         } finally {
           this.#handing--;
+          if (handed) this.#marking++;
           if (this.#due.length < DUE_BACKLOG) for (const wake of this.#roomWaiters.splice(0)) wake();
+          this.#handOn();
+        }
+        if (!handed) return;
+        try {
+          await this.#markPending(batch, handed);
+        } finally {
+          this.#marking--;
           this.#handOn();
         }
       });
@@ -248,30 +268,42 @@ export class DueNotices {
     this.#work.add(p);
   }
 
-  async #handOff(list: Due[]): Promise<void> {
-    const ids = list.map((d) => d.task.id);
+  /**
+   * Hands the tasks of `list` still delayed to the ready queue. Returns what was handed on, or
+   * nothing when it failed (the notices are given back).
+   */
+  async #handOff(list: Due[]): Promise<HandedOn | undefined> {
     try {
-      const { found } = await this.records.load(ids);
+      const { found } = await this.records.load(list.map((d) => d.task.id));
       // still delayed: hand them to the ready queue first (a crash after it redelivers the notice,
       // and the copy is dropped by its dedupe id), then mark them pending
       const handOffs: HandOff[] = [];
       for (const d of list) {
         const rec = found.get(d.task.id)?.record;
-        if (rec?.state === 'delayed') handOffs.push({ record: rec, input: inputOf(d.task) });
+        if (!rec) this.cfg.log.warn({ taskId: d.task.id }, 'a due notice of a task that does not exist');
+        else if (rec.state === 'delayed') handOffs.push({ record: rec, input: inputOf(d.task) });
       }
       // one task per message: a notice redelivered among other notices repeats the same message id
       const errors = await this.submitter.enqueue(handOffs, { onePerMessage: true });
       const failed = errors.find((e) => e);
       if (failed) throw failed;
+      return handOffs.map((h) => h.record.id);
+    } catch (err) {
+      await this.#giveBack(list, err);
+      return undefined;
+    }
+  }
+
+  /** Moves the records of tasks handed on `delayed -> pending`, then acks the notices done with. */
+  async #markPending(list: Due[], handed: HandedOn): Promise<void> {
+    try {
       const now = Date.now();
-      const { indexFailed } = await this.records.update(
-        handOffs.map((h) => h.record.id),
-        (cur) => ({ next: dueTask(cur.record, now), out: undefined }),
-      );
+      const { indexFailed } = await this.records.update(handed, (cur) => ({
+        next: dueTask(cur.record, now),
+        out: undefined,
+      }));
       if (indexFailed) this.cfg.log.warn({ err: indexFailed }, 'could not index due tasks as pending');
       for (const d of list) {
-        const rec = found.get(d.task.id)?.record;
-        if (!rec) this.cfg.log.warn({ taskId: d.task.id }, 'a due notice of a task that does not exist');
         const n = d.notice;
         if (--n.left === 0 && !n.settled) {
           n.settled = true;
@@ -279,22 +311,28 @@ export class DueNotices {
         }
       }
     } catch (err) {
-      this.cfg.log.warn({ err, tasks: ids.length }, 'could not hand due tasks on; they come back');
-      // the whole notice comes back (its tasks handed on already are dropped then as copies, or
-      // by their state); on its last delivery, the tasks of this hand-off fail
-      const byNotice = new Map<Notice, string[]>();
-      for (const d of list) byNotice.set(d.notice, [...(byNotice.get(d.notice) ?? []), d.task.id]);
-      for (const [notice, taskIds] of byNotice) {
-        if (notice.settled) continue;
-        notice.settled = true;
-        await this.#failed(notice.msg, err, async (error) => {
-          const now = Date.now();
-          await this.records.update(taskIds, (cur) => ({
-            next: cur.record.state === 'delayed' ? failTask(cur.record, error, now) : undefined,
-            out: undefined,
-          }));
-        });
-      }
+      await this.#giveBack(list, err);
+    }
+  }
+
+  /**
+   * The notices of `list` come back whole (their tasks handed on already are dropped then as
+   * copies, or by their state); on a notice's last delivery, its tasks of `list` fail.
+   */
+  async #giveBack(list: Due[], err: unknown): Promise<void> {
+    this.cfg.log.warn({ err, tasks: list.length }, 'could not hand due tasks on; they come back');
+    const byNotice = new Map<Notice, string[]>();
+    for (const d of list) byNotice.set(d.notice, [...(byNotice.get(d.notice) ?? []), d.task.id]);
+    for (const [notice, taskIds] of byNotice) {
+      if (notice.settled) continue;
+      notice.settled = true;
+      await this.#failed(notice.msg, err, async (error) => {
+        const now = Date.now();
+        await this.records.update(taskIds, (cur) => ({
+          next: cur.record.state === 'delayed' ? failTask(cur.record, error, now) : undefined,
+          out: undefined,
+        }));
+      });
     }
   }
 
