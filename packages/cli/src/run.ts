@@ -8,6 +8,7 @@ import { provisionCommand } from './commands/provision.js';
 import { scheduleCommand } from './commands/schedules.js';
 import {
   cancelCommand,
+  attemptsCommand,
   executorsCommand,
   lsCommand,
   statusCommand,
@@ -41,8 +42,10 @@ tasks:
                 [--aggregate collect|reduce|none] [--group G] [--tenant T] [--priority 0-9]
                 [--key IDEMPOTENCY-KEY] [--timeout-ms N] [--per-message K] [--require-executor]
                 [--delay 90s|15m|2h | --at ISO-DATE] [--wait]
+                [--attempts N [--backoff fixed:1s|exponential:500ms[:5m]] [--jitter 0.2]]
   status <id> [--result]       ls [--state S] [--type T] [--tenant T] [-n N] [--json]
   watch <id>                   cancel <id> [--reason TEXT]
+  attempts <id>                failed attempts of its subtasks: error, stack, input, executor
   executors [--group G]        live executors and the types they serve
 
 groups:
@@ -50,7 +53,8 @@ groups:
                                delayed, the oldest wait, the limit or setting holding work back
   pause <group> [--type T]     resume <group> [--type T]
   group <group> [--set JSON]   a group's settings; --set replaces them, e.g.
-                               '{"limits":[{"id":"c","per":"key","concurrency":2}]}'
+                               '{"limits":[{"id":"c","per":"key","concurrency":2}]}' or, retries
+                               by task type ("*": any), '{"retry":{"*":{"maxAttempts":3}}}'
 
 schedules (cron with a time zone, or a fixed interval; each occurrence creates one task):
   schedule create <id> <type> (--cron "0 */5 * * * *" [--tz Europe/Paris] | --every 30s)
@@ -95,6 +99,8 @@ export async function run(argv: string[]): Promise<number> {
       return lsCommand(rest);
     case 'cancel':
       return cancelCommand(rest);
+    case 'attempts':
+      return attemptsCommand(rest);
     case 'queue':
       return queueCommand(rest);
     case 'pause':

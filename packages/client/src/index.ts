@@ -10,7 +10,10 @@ export {
 export {
   JetschedError,
   NonRetryableError,
+  RetryAfterError,
   ErrorCode,
+  type RetryPolicy,
+  type Backoff,
   TaskState,
   type SubmitRequest,
   type SubmitReply,

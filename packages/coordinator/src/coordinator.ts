@@ -16,6 +16,7 @@ import {
 } from '@jetsched/runtime';
 import { Api } from './api.js';
 import { DUE_NOTICE_BATCH, DueNotices } from './due.js';
+import { Retries } from './retries.js';
 import { ListIndex } from './list-index.js';
 import { compileCoordinatorOptions, type CoordinatorConfig, type CoordinatorOptions } from './options.js';
 import { OutcomeRecorder } from './outcomes.js';
@@ -35,7 +36,8 @@ class CoordinatorImpl extends ActorBase<CoordinatorConfig> implements Coordinato
     const records = new Records(store, new RecordCache(), index);
     const registry = await ExecutorRegistry.watch(topo, cfg.log);
     this.life.onClose('executor-registry', () => registry.close());
-    const recorder = new OutcomeRecorder(topo, store, records, index, cfg);
+    const retries = new Retries(topo, records, cfg);
+    const recorder = new OutcomeRecorder(topo, store, records, index, retries, cfg);
     const submitter = new Submitter(topo, store, records.cache, index, registry, cfg);
     const schedules = new Schedules(topo, store, submitter, cfg);
     const api = new Api(topo, store, records, index, submitter, schedules, registry, cfg);
@@ -51,7 +53,7 @@ class CoordinatorImpl extends ActorBase<CoordinatorConfig> implements Coordinato
     });
     this.life.onClose('outcomes', () => outcomes.stop());
 
-    const dueNotices = new DueNotices(topo, records, submitter, schedules, cfg);
+    const dueNotices = new DueNotices(topo, records, submitter, schedules, retries, cfg);
     const dueConsumer = await topo.js.consumers.get(topo.names.streams.delayed, topo.names.consumers.due);
     const due = await consumeInBatches(dueConsumer, {
       maxBatch: DUE_NOTICE_BATCH,

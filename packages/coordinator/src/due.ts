@@ -14,7 +14,8 @@
  * between 1 and 2 redelivers the notice, and the hand-off's copy is dropped by its dedupe id.
  *
  * The same consumer brings the fire notices of cron and interval schedules (`kind: "fire"`), which
- * ./schedules.ts turns into tasks, one schedule's notices in order.
+ * ./schedules.ts turns into tasks, one schedule's notices in order, and those of retries waiting out
+ * their backoff (a ready message's `items`: a subtask's next attempt), which ./retries.ts sends on.
  */
 import type { JsMsg } from '@nats-io/jetstream';
 import {
@@ -30,6 +31,7 @@ import {
   type ErrorRecord,
   type FireNotice,
   type SchedTask,
+  type WorkItem,
 } from '@jetsched/protocol';
 import {
   isLastDelivery,
@@ -40,6 +42,7 @@ import {
 } from '@jetsched/runtime';
 import type { CoordinatorConfig } from './options.js';
 import type { Records } from './records.js';
+import type { Retries } from './retries.js';
 import type { Schedules } from './schedules.js';
 import { DUE_EARLY_MS, type HandOff, type Submitter } from './submit.js';
 
@@ -90,6 +93,7 @@ export class DueNotices {
     private readonly records: Records,
     private readonly submitter: Submitter,
     private readonly schedules: Schedules,
+    private readonly retries: Retries,
     private readonly cfg: CoordinatorConfig,
   ) {}
 
@@ -161,7 +165,13 @@ export class DueNotices {
           fires.set(notice.schedule, [...(fires.get(notice.schedule) ?? []), { msg, notice }]);
           continue;
         }
-        const tasks = validate('sched-batch', value).tasks ?? [];
+        const batch = validate('sched-batch', value);
+        const tasks = batch.tasks ?? [];
+        if (batch.items && batch.items.length > 0) {
+          const items = batch.items;
+          this.#run(() => this.#retry(msg, items));
+          continue;
+        }
         if (tasks.length === 0) throw new Error('a due notice without a task');
         const notice: Notice = { msg, left: tasks.length, settled: false };
         for (const task of tasks) this.#wait({ notice, task, runAt: task.record?.runAt ?? 0 });
@@ -332,6 +342,22 @@ export class DueNotices {
           next: cur.record.state === 'delayed' ? failTask(cur.record, error, now) : undefined,
           out: undefined,
         }));
+      });
+    }
+  }
+
+  /** A retry's backoff is over: its attempt goes to the ready queue (if still wanted), then the ack. */
+  async #retry(msg: JsMsg, items: WorkItem[]): Promise<void> {
+    try {
+      await this.retries.due(items);
+      msg.ack();
+    } catch (err) {
+      this.cfg.log.warn({ err, taskId: items[0]?.taskId }, 'could not send a retry on; it comes back');
+      // on its last delivery the tasks fail: their subtask would wait for an attempt never sent
+      const ids = [...new Set(items.map((i) => i.taskId))];
+      await this.#failed(msg, err, async (error) => {
+        const now = Date.now();
+        await this.records.update(ids, (cur) => ({ next: failTask(cur.record, error, now), out: undefined }));
       });
     }
   }

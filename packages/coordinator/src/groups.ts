@@ -1,6 +1,7 @@
 /**
- * The group API: a group's settings (pause, fairness weights, rate and concurrency limits), which
- * its releaser applies at release time. Served by every coordinator; the settings live in the
+ * The group API: a group's settings (pause, fairness weights, rate and concurrency limits, which
+ * its releaser applies at release time; retry policies by task type, which the coordinators apply
+ * when a subtask fails). Served by every coordinator; the settings live in the
  * config bucket (see runtime/src/group-settings.ts).
  */
 import { validate, type GroupReply, type GroupSettings } from '@jetsched/protocol';
@@ -20,6 +21,7 @@ export async function setGroup(topo: Topology, body: unknown): Promise<GroupRepl
     if (req.pausedTypes !== undefined) next.pausedTypes = [...new Set(req.pausedTypes)];
     if (req.weights !== undefined) next.weights = req.weights;
     if (req.limits !== undefined) next.limits = req.limits;
+    if (req.retry !== undefined) next.retry = req.retry;
     return next;
   });
   return { settings };

@@ -8,7 +8,8 @@
  *
  * What each outcome does to its task is decided by @jetsched/protocol's transitions: a duplicate
  * counts once, a stale delivery's outcome (an executor paused past its ack wait) is refused and
- * logged, the first failure fails the task, the last outcome finishes it. A record this coordinator
+ * logged, a failure the task's retry policy allows is followed by another attempt (./retries.ts), any
+ * other failure fails the task, the last outcome finishes it. A record this coordinator
  * cached may be behind (another coordinator granted a claim): what such a decision stores is refused
  * by its guard, and a refusal as stale of a delivery newer than the cached owner stands only once
  * the stream leader confirms the record (see ./records.ts).
@@ -18,12 +19,15 @@ import {
   decode,
   encode,
   ErrorCode,
+  currentAttempt,
   failTask,
   finishTask,
   isTerminal,
+  nextAttempt,
   owningDelivery,
   recordOutcomes,
   resultsInHand,
+  retryOwed,
   toErrorRecord,
   validate,
   WIRE_VERSION,
@@ -32,6 +36,7 @@ import {
   type OutcomeBatch,
   type OutcomeItem,
   type Refusal,
+  type Retry,
   type SubtaskRecord,
   type TaskFailure,
   type TaskRecord,
@@ -50,6 +55,7 @@ import { aggregateResults, inHandResults, readResults } from './aggregate.js';
 import type { CoordinatorConfig } from './options.js';
 import type { Decision, Records } from './records.js';
 import type { ListIndex } from './list-index.js';
+import type { NextAttempt, Retries } from './retries.js';
 import { publishStops } from './stops.js';
 
 /** Redelivery delay of outcomes whose recording failed (a node died, a leader moved). */
@@ -72,6 +78,7 @@ export class OutcomeRecorder {
     private readonly store: TaskStore,
     private readonly records: Records,
     private readonly index: ListIndex,
+    private readonly retries: Retries,
     private readonly cfg: CoordinatorConfig,
   ) {}
 
@@ -202,8 +209,10 @@ export class OutcomeRecorder {
     const stopped: TaskRecord[] = [];
     const late: TaskRecord[] = [];
     const awaiting: StoredTask[] = [];
+    const again: NextAttempt[] = [];
     for (const [id, u] of updated) {
       const rec = u.stored.record;
+      again.push(...(await this.#nextAttempts(u.stored.record, u.changed ? u.out : [], outcomes.get(id))));
       this.#logRefused(id, rec, outcomes.get(id));
       if (u.changed && isTerminal(rec.state)) this.#logEnd(rec);
       // outcomes of a task that ended already: a redelivery after a crash between the record write
@@ -215,7 +224,7 @@ export class OutcomeRecorder {
       if (!isTerminal(rec.state) && c && c.succeeded === c.total) awaiting.push(u.stored);
     }
     if (failures.length > 0) await this.failTasks(failures);
-    await Promise.all([publishStops(this.topo, stopped), this.index.add(late)]);
+    await Promise.all([publishStops(this.topo, stopped), this.index.add(late), this.retries.send(again)]);
     await Promise.all(awaiting.map((s) => this.#finalize(s)));
     // the records are stored; a lost index page brings the messages back, to be indexed as late
     if (indexFailed) throw indexFailed;
@@ -227,10 +236,11 @@ export class OutcomeRecorder {
     items: OutcomeItem[],
     from: Map<OutcomeItem, string>,
     now: number,
-  ): Promise<Decision<undefined> & { refused: { item: OutcomeItem; why: Refusal }[] }> {
+  ): Promise<Decision<Retry[]> & { refused: { item: OutcomeItem; why: Refusal }[] }> {
     const task = cur.record;
     await failpoint(`coordinator.record.${task.type}`);
-    const res = recordOutcomes(task, items, now);
+    const policy = items.some((o) => !o.ok) ? await this.retries.policyOf(task) : undefined;
+    const res = recordOutcomes(task, items, now, policy);
     let result: { value: unknown } | undefined;
     if (res.awaitsResult && res.next && resultsInHand(task)) {
       // the outcomes that complete the task carry every result: end it in this very write, from the
@@ -243,28 +253,65 @@ export class OutcomeRecorder {
     const refused = res.refused.flatMap((why, k) => (why ? [{ item: items[k] as OutcomeItem, why }] : []));
     const total = res.next?.subtasks?.total ?? task.subtasks?.total ?? 0;
     const keep: SubtaskRecord[] = [];
+    const retried = new Set<OutcomeItem>(res.retries.map((r) => r.item));
+    const attempts = res.retries.map((r) => subtaskRecord(r.item, from.get(r.item) ?? ''));
     res.refused.forEach((why, k) => {
       const o = items[k] as OutcomeItem;
       // a one-subtask task keeps its result beside its record; its subtask record only on failure
-      if (why === undefined && (total > 1 || !o.ok)) keep.push(subtaskRecord(o, from.get(o) ?? ''));
+      if (why === undefined && !retried.has(o) && (total > 1 || !o.ok))
+        keep.push(subtaskRecord(o, from.get(o) ?? ''));
     });
     const finishing = res.next !== undefined && res.next.state === 'succeeded' && result !== undefined;
     // claims only go up: a delivery older than the owner in any record is stale for good, but one
     // newer than the owner of this record may own the subtask in a later record this one is behind
+    // so do attempts: one newer than the cached record's current one may be current in a later record
     const confirm = refused.some(
-      ({ item, why }) => why === 'stale' && item.delivery > owningDelivery(task, item.index),
+      ({ item, why }) =>
+        (why === 'stale' && item.delivery > owningDelivery(task, item.index)) ||
+        (why === 'attempt' && item.attempt > currentAttempt(task, item.index)),
     );
     return {
       next: res.next,
       before: () =>
         this.store.putBeside(task.id, cur.revision, {
           subtasks: keep,
+          attempts,
           ...(finishing ? { result: result as { value: unknown } } : {}),
         }),
       confirm,
       refused,
-      out: undefined,
+      out: res.retries,
     };
+  }
+
+  /**
+   * The attempts to send after a record write: those it decided (`decided`, logged here), and those
+   * an earlier write decided that may not have been sent (the outcome that led to one came back:
+   * the coordinator died between the write and the send; the copy is dropped by its dedupe id).
+   */
+  async #nextAttempts(rec: TaskRecord, decided: Retry[], o: TaskOutcome | undefined): Promise<NextAttempt[]> {
+    const out: NextAttempt[] = [];
+    for (const r of decided) {
+      this.cfg.log.warn(
+        {
+          taskId: rec.id,
+          type: rec.type,
+          subtask: r.item.index,
+          attempt: r.item.attempt,
+          executor: o?.from.get(r.item),
+          error: r.item.error,
+          delayMs: r.delayMs,
+        },
+        'subtask failed; trying again',
+      );
+      out.push(nextOf(rec, r.item, r.attempt, r.delayMs));
+    }
+    for (const { item, why } of o?.refused ?? []) {
+      if (why !== 'attempt' || item.ok || !('input' in item) || !retryOwed(rec, item)) continue;
+      const next = nextAttempt(await this.retries.policyOf(rec), item.attempt, item.error, 0);
+      out.push(nextOf(rec, item, item.attempt + 1, next?.delayMs ?? 0));
+    }
+    return out;
   }
 
   /** Aggregates the results in hand of a task this batch completes. */
@@ -371,6 +418,15 @@ export class OutcomeRecorder {
   }
 }
 
+function nextOf(
+  rec: TaskRecord,
+  item: OutcomeItem & { ok: false },
+  attempt: number,
+  delayMs: number,
+): NextAttempt {
+  return { record: rec, index: item.index, total: item.total, attempt, input: item.input, delayMs };
+}
+
 function subtaskRecord(o: OutcomeItem, executor: string): SubtaskRecord {
   const rec: SubtaskRecord = {
     v: WIRE_VERSION,
@@ -384,6 +440,9 @@ function subtaskRecord(o: OutcomeItem, executor: string): SubtaskRecord {
     finishedAt: o.finishedAt,
   };
   if (o.ok) rec.result = o.result;
-  else rec.error = o.error;
+  else {
+    rec.error = o.error;
+    if ('input' in o) rec.input = o.input;
+  }
   return rec;
 }

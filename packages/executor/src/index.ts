@@ -9,4 +9,4 @@ export {
   type Handler,
   type HandlerContext,
 } from './options.js';
-export { NonRetryableError } from '@jetsched/protocol';
+export { NonRetryableError, RetryAfterError } from '@jetsched/protocol';

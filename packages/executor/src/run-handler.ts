@@ -118,7 +118,9 @@ export async function runHandler(
     const result: unknown = await abortable(Promise.resolve(handler(work.input, ctx)), controller.signal);
     item = { ...base, ok: true, result: result === undefined ? null : result, finishedAt: Date.now() };
   } catch (err) {
-    item = { ...base, ok: false, error: toErrorRecord(err), finishedAt: Date.now() };
+    // with its stack and the input it ran on: what a retry, a dead letter and a reader need
+    const error = toErrorRecord(err, ErrorCode.HandlerError, { withStack: true });
+    item = { ...base, ok: false, error, input: work.input, finishedAt: Date.now() };
   } finally {
     if (timeout) clearTimeout(timeout);
   }
@@ -127,9 +129,20 @@ export async function runHandler(
 
 /**
  * Encodes an outcome item. A result that cannot be encoded (a BigInt beyond 64 bits, a circular
- * object) or does not fit a message becomes a non-retryable failure that says why.
+ * object) or does not fit a message becomes a non-retryable failure that says why. A failure whose
+ * input does not fit beside it goes without it (it is not retried then: nothing to run it on).
  */
 export function encodeOutcome(item: OutcomeItem, maxBytes: number): Uint8Array {
+  if (!item.ok && 'input' in item) {
+    const { input: _input, ...bare } = item;
+    try {
+      const bytes = encode(item);
+      if (bytes.length <= maxBytes) return bytes;
+    } catch {
+      // an input that cannot be encoded again (it came from msgpack, so hardly) goes without
+    }
+    return encodeOutcome(bare, maxBytes);
+  }
   let bytes: Uint8Array;
   try {
     bytes = encode(item);

@@ -139,11 +139,24 @@ export async function processWork(w: WorkContext, msg: JsMsg): Promise<void> {
           const reason: unknown = c.signal.reason;
           if (reason instanceof SiblingFailed || reason instanceof TaskStopped) return undefined;
           if (!r.item.ok && !(reason instanceof ExecutorShutdown)) {
-            // the task fails with this error: its other subtasks here need not run
-            runnable.forEach((other, j) => {
-              if (j !== i && other.taskId === it.taskId)
-                (controllers[j] as AbortController).abort(new SiblingFailed());
-            });
+            w.cfg.log.warn(
+              {
+                taskId: it.taskId,
+                type: it.type,
+                subtask: it.index,
+                attempt: it.attempt,
+                executor: w.cfg.id,
+                error: r.item.error,
+              },
+              'subtask failed',
+            );
+            // a failure that is not retried fails the task: its other subtasks here need not run
+            // (a retryable one may be tried again, and they still count)
+            if (!r.item.error.retryable)
+              runnable.forEach((other, j) => {
+                if (j !== i && other.taskId === it.taskId)
+                  (controllers[j] as AbortController).abort(new SiblingFailed());
+              });
           }
           return r;
         }),

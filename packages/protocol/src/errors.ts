@@ -47,12 +47,21 @@ export interface ErrorRecord {
   message: string;
   retryable: boolean;
   details?: unknown;
+  /** Where it was thrown (a handler's error), cut to {@link MAX_STACK_CHARS}. */
+  stack?: string;
+  /** A handler's wish: the next attempt no sooner than this many ms from now (instead of the backoff). */
+  retryAfterMs?: number;
 }
+
+/** The most of a stack an error record keeps. */
+export const MAX_STACK_CHARS = 8_192;
 
 export interface JetschedErrorOptions {
   retryable?: boolean;
   details?: unknown;
   cause?: unknown;
+  /** Retry no sooner than this many ms from now (a retryable error only). */
+  retryAfterMs?: number;
 }
 
 export class JetschedError extends Error {
@@ -60,22 +69,43 @@ export class JetschedError extends Error {
   readonly code: string;
   readonly retryable: boolean;
   readonly details: unknown;
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: string, message: string, opts: JetschedErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.code = code;
     this.retryable = opts.retryable ?? false;
     this.details = opts.details;
+    this.retryAfterMs = opts.retryAfterMs;
   }
 
   toRecord(): ErrorRecord {
-    const rec: ErrorRecord = { code: this.code, message: this.message, retryable: this.retryable };
-    if (this.details !== undefined) rec.details = this.details;
-    return rec;
+    return toErrorRecord(this);
   }
 
   static fromRecord(rec: ErrorRecord): JetschedError {
-    return new JetschedError(rec.code, rec.message, { retryable: rec.retryable, details: rec.details });
+    const err = new JetschedError(rec.code, rec.message, {
+      retryable: rec.retryable,
+      details: rec.details,
+      ...(rec.retryAfterMs !== undefined ? { retryAfterMs: rec.retryAfterMs } : {}),
+    });
+    if (rec.stack !== undefined) err.stack = rec.stack;
+    return err;
+  }
+}
+
+/**
+ * Thrown by a handler to have its subtask tried again no sooner than `retryAfterMs` from now (an
+ * upstream's rate limit, say), whatever the backoff says; it still counts as an attempt.
+ */
+export class RetryAfterError extends JetschedError {
+  override readonly name = 'RetryAfterError';
+  constructor(
+    message: string,
+    retryAfterMs: number,
+    opts: Omit<JetschedErrorOptions, 'retryable' | 'retryAfterMs'> & { code?: string } = {},
+  ) {
+    super(opts.code ?? ErrorCode.HandlerError, message, { ...opts, retryable: true, retryAfterMs });
   }
 }
 
@@ -91,24 +121,45 @@ export class NonRetryableError extends JetschedError {
  * True for anything shaped like a jetsched error (a `code`, a `message` and a `retryable` flag),
  * whichever copy of this package made it: an application may bundle its own.
  */
-export function isJetschedErrorLike(
-  err: unknown,
-): err is { code: string; message: string; retryable: boolean; details?: unknown } {
+export function isJetschedErrorLike(err: unknown): err is {
+  code: string;
+  message: string;
+  retryable: boolean;
+  details?: unknown;
+  retryAfterMs?: unknown;
+  stack?: unknown;
+} {
   if (typeof err !== 'object' || err === null) return false;
   const e = err as { code?: unknown; message?: unknown; retryable?: unknown };
   return typeof e.code === 'string' && typeof e.message === 'string' && typeof e.retryable === 'boolean';
 }
 
-/** Converts anything thrown into a wire error record. Unknown throwables become HANDLER_ERROR. */
-export function toErrorRecord(err: unknown, fallbackCode: string = ErrorCode.HandlerError): ErrorRecord {
-  if (err instanceof JetschedError) return err.toRecord();
+/**
+ * Converts anything thrown into a wire error record. Unknown throwables become HANDLER_ERROR,
+ * retryable; anything shaped like a jetsched error (whichever copy of the package made it) keeps its
+ * code, flag, details and `retryAfterMs`. `withStack`: keep where it was thrown too (a handler's
+ * error; never an actor's own, which a reply would show to whoever asked).
+ */
+export function toErrorRecord(
+  err: unknown,
+  fallbackCode: string = ErrorCode.HandlerError,
+  opts: { withStack?: boolean } = {},
+): ErrorRecord {
+  let rec: ErrorRecord;
   if (isJetschedErrorLike(err)) {
-    const rec: ErrorRecord = { code: err.code, message: err.message, retryable: err.retryable };
+    rec = { code: err.code, message: err.message, retryable: err.retryable };
     if (err.details !== undefined) rec.details = err.details;
-    return rec;
+    const after = err.retryAfterMs;
+    if (typeof after === 'number' && Number.isFinite(after) && after >= 0)
+      rec.retryAfterMs = Math.round(after);
+  } else if (err instanceof Error) {
+    rec = { code: fallbackCode, message: err.message || err.name, retryable: true };
+  } else {
+    return { code: fallbackCode, message: String(err), retryable: true };
   }
-  if (err instanceof Error) {
-    return { code: fallbackCode, message: err.message || err.name, retryable: true };
+  const stack = (err as { stack?: unknown }).stack;
+  if (opts.withStack && typeof stack === 'string' && stack.length > 0) {
+    rec.stack = stack.slice(0, MAX_STACK_CHARS);
   }
-  return { code: fallbackCode, message: String(err), retryable: true };
+  return rec;
 }

@@ -13,6 +13,8 @@ export {
   ErrorCode,
   JetschedError,
   NonRetryableError,
+  RetryAfterError,
+  MAX_STACK_CHARS,
   isJetschedErrorLike,
   toErrorRecord,
   type ErrorRecord,
@@ -39,6 +41,8 @@ export {
 export {
   WIRE_VERSION,
   DELIVERIES_PER_SEND,
+  type Backoff,
+  type RetryPolicy,
   subtaskDelivery,
   resent,
   fairnessKeyOf,
@@ -109,6 +113,7 @@ export {
   MAX_SUBMIT_MANY,
   MAX_SUBTASKS_LIMIT,
   MAX_DELAY_MS,
+  MAX_ATTEMPTS,
   type SchemaId,
 } from './schemas.js';
 export { validate, explain, kindOf, type SchemaTypes } from './validate.js';
@@ -121,6 +126,7 @@ export {
   type RangeChunk,
 } from './split.js';
 export { Bitmap, emptyBitmap } from './bitmap.js';
+export { NO_RETRY, ANY_TYPE, retryPolicyOf, nextAttempt, backoffMs } from './retry.js';
 export { MIN_SERVER_VERSION, compareVersions } from './server-version.js';
 export {
   newTaskId,
@@ -142,6 +148,7 @@ export {
   dueTask,
   runAtOf,
   recordOutcomes,
+  retryOwed,
   resultsInHand,
   subtaskError,
   finishTask,
@@ -153,4 +160,5 @@ export {
   type ClaimResult,
   type Finish,
   type OutcomesResult,
+  type Retry,
 } from './transitions.js';

@@ -137,6 +137,10 @@ export interface Names {
   taskRecordSubject(taskId: string): string;
   /** The KV subject of a subtask record, beside its task record in the tasks bucket. */
   subtaskRecordSubject(taskId: string, index: number): string;
+  /** The KV subject of a failed attempt of a subtask that was tried again. */
+  subtaskAttemptSubject(taskId: string, index: number, attempt: number): string;
+  /** The schedule of a failed subtask's next attempt, held until its backoff is over. */
+  retrySubject(task: { id: string; group: string; type: string }, index: number, attempt: number): string;
   /** KV key of a task's result envelope in the tasks bucket. */
   resultKey(taskId: string): string;
   /** The KV subject of a task's result envelope, beside its task record in the tasks bucket. */
@@ -244,6 +248,8 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
     dlqSubject: (source) => `${p}.dlq.${source}`,
     taskRecordSubject: (taskId) => `$KV.${tasksBucket}.${taskId}`,
     subtaskRecordSubject: (taskId, index) => `$KV.${tasksBucket}.${taskId}.${index}`,
+    subtaskAttemptSubject: (taskId, index, attempt) => `$KV.${tasksBucket}.${taskId}.${index}.${attempt}`,
+    retrySubject: (t, index, attempt) => `${p}.delayed.${t.group}.${t.type}.${t.id}.r${index}.${attempt}`,
     resultKey: (taskId) => `${taskId}.${RESULT_KEY}`,
     resultSubject: (taskId) => `$KV.${tasksBucket}.${taskId}.${RESULT_KEY}`,
     subjects: {

@@ -10,6 +10,7 @@
  *   accepted and kept, so roles of two versions run side by side during a rolling upgrade. Their
  *   `v` must be 2.
  */
+import { MAX_STACK_CHARS } from './errors.js';
 
 const token = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } as const;
 const id = token;
@@ -54,7 +55,32 @@ const errorRecord = {
     message: { type: 'string', maxLength: 4096 },
     retryable: { type: 'boolean' },
     details: {},
+    stack: { type: 'string', maxLength: MAX_STACK_CHARS },
+    retryAfterMs: { type: 'integer', minimum: 0, maximum: MAX_DELAY_MS },
   },
+} as const;
+
+/** The most attempts a retry policy may allow. */
+export const MAX_ATTEMPTS = 1_000;
+
+const retryPolicy = {
+  type: 'object',
+  required: ['maxAttempts'],
+  properties: {
+    maxAttempts: { type: 'integer', minimum: 1, maximum: MAX_ATTEMPTS },
+    backoff: {
+      type: 'object',
+      required: ['kind', 'delayMs'],
+      properties: {
+        kind: { enum: ['fixed', 'exponential'] },
+        delayMs: { type: 'integer', minimum: 0, maximum: MAX_DELAY_MS },
+        maxDelayMs: { type: 'integer', minimum: 0, maximum: MAX_DELAY_MS },
+        jitter: { type: 'number', minimum: 0, maximum: 1 },
+      },
+      additionalProperties: false,
+    },
+  },
+  additionalProperties: false,
 } as const;
 
 const split = {
@@ -140,6 +166,7 @@ const submitRequest = {
     requireExecutor: { type: 'boolean' },
     delayMs: { type: 'integer', minimum: 0, maximum: MAX_DELAY_MS },
     runAt: millis,
+    retry: retryPolicy,
     metadata,
   },
   allOf: [{ not: { required: ['payload', 'payloadRef'] } }, { not: { required: ['delayMs', 'runAt'] } }],
@@ -211,6 +238,12 @@ const groupFields = {
     additionalProperties: { type: 'integer', minimum: 1, maximum: 1000 },
   },
   limits: { type: 'array', maxItems: 100, items: limitSpec },
+  retry: {
+    type: 'object',
+    maxProperties: 1000,
+    propertyNames: { pattern: '^([A-Za-z0-9_-]{1,64}|\\*)$' },
+    additionalProperties: retryPolicy,
+  },
 } as const;
 
 const groupSettings = {
@@ -401,6 +434,7 @@ const subtaskCounts = {
     failed: nonNegInt,
     done: { type: 'string' },
     claims: { type: 'object', additionalProperties: posInt },
+    attempts: { type: 'object', additionalProperties: posInt },
   },
 } as const;
 
@@ -440,6 +474,7 @@ const taskRecord = {
     },
     timeoutMs: posInt,
     subtasksPerMessage,
+    retry: retryPolicy,
     metadata,
     payloadBytes: nonNegInt,
     state,
@@ -467,6 +502,7 @@ const subtaskRecord = {
     ok: { type: 'boolean' },
     result: {},
     error: errorRecord,
+    input: {},
     executor: { type: 'string' },
     startedAt: millis,
     finishedAt: millis,
@@ -605,6 +641,7 @@ const outcomeItem = {
     ok: { type: 'boolean' },
     result: {},
     error: errorRecord,
+    input: {},
     startedAt: millis,
     finishedAt: millis,
   },

@@ -12,10 +12,19 @@ import {
   finishTask,
   owningDelivery,
   recordOutcomes,
+  retryOwed,
   runAtOf,
   startTask,
 } from './transitions.js';
-import { resent, subtaskDelivery, type OutcomeItem, type TaskRecord, type WorkItem } from './types.js';
+import {
+  resent,
+  subtaskDelivery,
+  type OutcomeItem,
+  type RetryPolicy,
+  type TaskRecord,
+  type WorkItem,
+} from './types.js';
+import { currentAttempt } from './transitions.js';
 
 const NOW = 1_795_000_000_000;
 const ERR = { code: 'HANDLER_ERROR', message: 'boom', retryable: true };
@@ -241,6 +250,57 @@ function apply(
   }
 }
 
+describe('retries', () => {
+  const policy: RetryPolicy = { maxAttempts: 3, backoff: { kind: 'fixed', delayMs: 100 } };
+  const failure = (index: number, total: number, attempt: number, retryable = true): OutcomeItem => ({
+    taskId: 'T',
+    index,
+    total,
+    attempt,
+    delivery: 1,
+    startedAt: NOW,
+    finishedAt: NOW + 1,
+    ok: false,
+    error: { ...ERR, retryable },
+    input: index,
+  });
+
+  it('makes the next attempt current on a retryable failure, up to maxAttempts, then fails the task', () => {
+    let rec = task(2);
+    for (const attempt of [1, 2]) {
+      const r = recordOutcomes(rec, [failure(1, 2, attempt)], NOW, policy);
+      expect(r.refused).toEqual([undefined]);
+      expect(r.retries).toMatchObject([{ attempt: attempt + 1, delayMs: 100 }]);
+      rec = r.next!;
+      expect(rec.state).toBe('running');
+      expect(currentAttempt(rec, 1)).toBe(attempt + 1);
+      expect(rec.subtasks).toMatchObject({ succeeded: 0, failed: 0 });
+      // the old attempt's outcome, delivered again, no longer counts, and says the retry is owed
+      const again = recordOutcomes(rec, [failure(1, 2, attempt)], NOW, policy);
+      expect(again.refused).toEqual(['attempt']);
+      expect(retryOwed(rec, failure(1, 2, attempt))).toBe(true);
+    }
+    const last = recordOutcomes(rec, [failure(1, 2, 3)], NOW, policy);
+    expect(last.retries).toEqual([]);
+    expect(last.next).toMatchObject({ state: 'failed', subtasks: { failed: 1 } });
+  });
+
+  it('fails at once on a failure that is not retryable, without a policy, or without its input', () => {
+    expect(recordOutcomes(task(1), [failure(0, 1, 1, false)], NOW, policy).next?.state).toBe('failed');
+    expect(recordOutcomes(task(1), [failure(0, 1, 1)], NOW).next?.state).toBe('failed');
+    const { input: _i, ...bare } = failure(0, 1, 1) as OutcomeItem & { input?: unknown };
+    expect(recordOutcomes(task(1), [bare], NOW, policy).next?.state).toBe('failed');
+  });
+
+  it("drops the old attempt's claims: the new attempt starts at its first delivery", () => {
+    const claimed = claimSubtasks(task(1), [{ index: 0, total: 1, attempt: 1, delivery: 3 }], NOW).next!;
+    const r = recordOutcomes(claimed, [{ ...failure(0, 1, 1), delivery: 3 }], NOW, policy);
+    expect(r.next?.subtasks?.claims).toBeUndefined();
+    const ok = { ...outcome(0, 1), attempt: 2 };
+    expect(recordOutcomes(r.next!, [ok], NOW, policy).next?.subtasks).toMatchObject({ succeeded: 1 });
+  });
+});
+
 describe('transitions, by property', () => {
   const scenario = fc
     .integer({ min: 1, max: 12 })
@@ -278,6 +338,58 @@ describe('transitions, by property', () => {
           }
           // a succeeded task has every subtask succeeded; a failed one by outcome has a failure
           if (rec.state === 'succeeded') expect(c).toMatchObject({ succeeded: c?.total, failed: 0 });
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('with retries: attempts only go up and never past maxAttempts, an attempt counts once', () => {
+    const policy: RetryPolicy = { maxAttempts: 3 };
+    const ev = (total: number) =>
+      fc.record({
+        index: fc.integer({ min: 0, max: total - 1 }),
+        attempt: fc.integer({ min: 1, max: 4 }),
+        ok: fc.boolean(),
+        retryable: fc.boolean(),
+      });
+    const run = fc
+      .integer({ min: 1, max: 6 })
+      .chain((total) => fc.tuple(fc.constant(total), fc.array(ev(total), { maxLength: 80 })));
+    fc.assert(
+      fc.property(run, ([total, events]) => {
+        let rec = task(total);
+        const retried = new Set<string>();
+        for (const e of events) {
+          const before = rec;
+          const base = {
+            taskId: 'T',
+            index: e.index,
+            total,
+            attempt: e.attempt,
+            delivery: 1,
+            startedAt: NOW,
+            finishedAt: NOW,
+          };
+          const o: OutcomeItem = e.ok
+            ? { ...base, ok: true, result: 1 }
+            : { ...base, ok: false, error: { ...ERR, retryable: e.retryable }, input: 1 };
+          const r = recordOutcomes(rec, [o], NOW, policy);
+          rec = r.next ?? rec;
+          if (isTerminal(before.state)) expect(rec).toBe(before);
+          for (let i = 0; i < total; i++) {
+            expect(currentAttempt(rec, i)).toBeGreaterThanOrEqual(currentAttempt(before, i));
+            expect(currentAttempt(rec, i)).toBeLessThanOrEqual(policy.maxAttempts);
+          }
+          // a failure is retried once per attempt, and only from the subtask's current attempt
+          for (const t of r.retries) {
+            const key = `${t.item.index}.${t.item.attempt}`;
+            expect(retried.has(key)).toBe(false);
+            retried.add(key);
+            expect(t.item.attempt).toBe(currentAttempt(before, t.item.index));
+          }
+          const c = rec.subtasks;
+          expect((c?.succeeded ?? 0) + (c?.failed ?? 0)).toBe(bitsSet(rec));
         }
       }),
       { numRuns: 500 },

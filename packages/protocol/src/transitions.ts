@@ -8,15 +8,19 @@
  * - a terminal state (succeeded, failed, cancelled) never changes;
  * - `subtasks.succeeded + subtasks.failed` equals the number of bits set in `subtasks.done`;
  * - an outcome counts once, whatever the duplicates and their order;
- * - an outcome from a delivery other than the one that owns the subtask (stale) never counts.
+ * - an outcome from a delivery other than the one that owns the subtask (stale) never counts;
+ * - an outcome of an attempt other than the subtask's current one never counts, and a retried
+ *   subtask's attempt only goes up, never past the policy's `maxAttempts`.
  */
 import { Bitmap, emptyBitmap } from './bitmap.js';
 import { ErrorCode, type ErrorRecord } from './errors.js';
+import { nextAttempt } from './retry.js';
 import { DEFAULT_GROUP, DEFAULT_TENANT } from './names.js';
 import { isTerminal } from './task-state.js';
 import {
   WIRE_VERSION,
   type OutcomeItem,
+  type RetryPolicy,
   type SubmitRequest,
   type SubtaskCounts,
   type TaskRecord,
@@ -62,6 +66,7 @@ export function createTask(t: NewTask): TaskRecord {
   if (req.idempotencyKey !== undefined) rec.idempotencyKey = req.idempotencyKey;
   if (req.timeoutMs !== undefined) rec.timeoutMs = req.timeoutMs;
   if (req.subtasksPerMessage !== undefined) rec.subtasksPerMessage = req.subtasksPerMessage;
+  if (req.retry !== undefined) rec.retry = req.retry;
   if (req.metadata !== undefined) rec.metadata = req.metadata;
   if (t.total !== undefined) rec.subtasks = newCounts(t.total);
   if (rec.state === 'delayed') rec.runAt = t.runAt as number;
@@ -89,9 +94,9 @@ function newCounts(total: number): SubtaskCounts {
 
 // ---- subtask ownership --------------------------------------------------------------------------
 
-/** The attempt of a subtask that may report (retries, a later issue, will raise it). */
-export function currentAttempt(_rec: TaskRecord, _index: number): number {
-  return 1;
+/** The attempt of a subtask that may report: 1 until a failure is retried. */
+export function currentAttempt(rec: TaskRecord, index: number): number {
+  return rec.subtasks?.attempts?.[String(index)] ?? 1;
 }
 
 /** The JetStream delivery that owns a subtask now: 1 unless a redelivery claimed it. */
@@ -130,7 +135,7 @@ function refusal(
   const total = counts?.total ?? s.total;
   if (s.total !== total || s.index >= total) return 'out-of-range';
   if (done?.has(s.index)) return 'done';
-  if (s.attempt !== currentAttempt(rec, s.index)) return 'attempt';
+  if (s.attempt !== (counts?.attempts?.[String(s.index)] ?? 1)) return 'attempt';
   return undefined;
 }
 
@@ -182,11 +187,23 @@ export function startTask(rec: TaskRecord, startedAt: number, now: number): Task
 /** How a task whose every subtask succeeded ends, once its results are aggregated (see {@link finishTask}). */
 export type Finish = { ok: true; hasResult: boolean } | { ok: false; error: ErrorRecord };
 
+/** A failed subtask to try again: its next attempt, after `delayMs`, with the failure it follows. */
+export interface Retry {
+  item: OutcomeItem & { ok: false };
+  attempt: number;
+  delayMs: number;
+}
+
 export interface OutcomesResult {
   /** The next record, or undefined when nothing changes. */
   next: TaskRecord | undefined;
   /** Per item, in order: undefined when the outcome counts now; else why it does not. */
   refused: (Refusal | undefined)[];
+  /**
+   * Failures that counted as attempts to be followed by another (the record names the new attempt
+   * as current; the caller sends it on). Their outcomes are not refused, and not in `done`.
+   */
+  retries: Retry[];
   /** The failed outcome that failed the task now, if one did. */
   failedBy: OutcomeItem | undefined;
   /** Every subtask has an outcome, all successful, and the task still needs its result to finish. */
@@ -194,15 +211,29 @@ export interface OutcomesResult {
 }
 
 /**
- * Records subtask outcomes of one task. The first failed outcome fails the task (fan-in never waits
- * on a failed child). When the last outcome arrives the task stays `running` with every bit set and
- * `awaitsResult` true; the caller aggregates (from the items in hand when {@link resultsInHand}
- * says they are all there, else from the stored results) and ends it with {@link finishTask}, in
- * the same write or a later one.
+ * Records subtask outcomes of one task. A failure that `policy` retries (retryable, attempts left,
+ * its input carried along to run again) makes the next attempt the subtask's current one and goes in
+ * `retries`; any other failure fails the task (fan-in never waits on a failed child). When the last
+ * outcome arrives the task stays `running` with every bit set and `awaitsResult` true; the caller
+ * aggregates (from the items in hand when {@link resultsInHand} says they are all there, else from
+ * the stored results) and ends it with {@link finishTask}, in the same write or a later one.
+ * `random` in [0, 1) per retry: the jitter of its backoff.
  */
-export function recordOutcomes(rec: TaskRecord, items: readonly OutcomeItem[], now: number): OutcomesResult {
+export function recordOutcomes(
+  rec: TaskRecord,
+  items: readonly OutcomeItem[],
+  now: number,
+  policy?: RetryPolicy,
+  random: () => number = Math.random,
+): OutcomesResult {
   if (isTerminal(rec.state)) {
-    return { next: undefined, refused: items.map(() => 'stopped'), failedBy: undefined, awaitsResult: false };
+    return {
+      next: undefined,
+      refused: items.map(() => 'stopped'),
+      retries: [],
+      failedBy: undefined,
+      awaitsResult: false,
+    };
   }
   let counts = rec.subtasks;
   let done = counts ? Bitmap.decode(counts.done) : undefined;
@@ -210,13 +241,30 @@ export function recordOutcomes(rec: TaskRecord, items: readonly OutcomeItem[], n
   let failed = counts?.failed ?? 0;
   let failedBy: OutcomeItem | undefined;
   let firstStart: number | undefined;
+  const retries: Retry[] = [];
   const refused = items.map((o) => {
+    // on the counts as they stand: a retry decided earlier in this batch makes its attempt current
     let r = refusal(rec, counts, done, o);
     if (!r && o.delivery !== (counts?.claims?.[String(o.index)] ?? 1)) r = 'stale';
     if (r) return r;
     if (!counts || !done) {
       counts = newCounts(o.total);
       done = Bitmap.decode(counts.done);
+    }
+    const again =
+      !o.ok && policy && 'input' in o ? nextAttempt(policy, o.attempt, o.error, random()) : undefined;
+    if (again && !o.ok) {
+      // the next attempt owns the subtask now: its first delivery, the old attempt's claims gone
+      const { [String(o.index)]: _gone, ...claims } = counts.claims ?? {};
+      counts = {
+        ...counts,
+        attempts: { ...(counts.attempts ?? {}), [String(o.index)]: again.attempt },
+        ...(Object.keys(claims).length > 0 ? { claims } : {}),
+      };
+      if (Object.keys(claims).length === 0) delete counts.claims;
+      retries.push({ item: o, ...again });
+      firstStart = Math.min(firstStart ?? o.startedAt, o.startedAt);
+      return undefined;
     }
     done.set(o.index);
     if (o.ok) succeeded++;
@@ -228,7 +276,7 @@ export function recordOutcomes(rec: TaskRecord, items: readonly OutcomeItem[], n
     return undefined;
   });
   if (!counts || !done || firstStart === undefined) {
-    return { next: undefined, refused, failedBy: undefined, awaitsResult: false };
+    return { next: undefined, refused, retries, failedBy: undefined, awaitsResult: false };
   }
   const next: TaskRecord = {
     ...rec,
@@ -241,12 +289,25 @@ export function recordOutcomes(rec: TaskRecord, items: readonly OutcomeItem[], n
     return {
       next: failTask(next, subtaskError(failedBy.index, failedBy.error), now),
       refused,
+      retries: [],
       failedBy,
       awaitsResult: false,
     };
   }
   next.state = 'running';
-  return { next, refused, failedBy, awaitsResult: allDone };
+  return { next, refused, retries, failedBy, awaitsResult: allDone };
+}
+
+/**
+ * True when `o`, a failure refused as of another attempt, is the one that made the subtask's current
+ * attempt: the record names its next attempt and the subtask has no outcome yet. A redelivery of
+ * such an outcome (the coordinator died after the record write) sends the retry on again, so that a
+ * crash between the write and the send cannot leave the subtask waiting for an attempt never sent.
+ */
+export function retryOwed(rec: TaskRecord, o: OutcomeItem): boolean {
+  if (o.ok || isTerminal(rec.state) || !rec.subtasks) return false;
+  if (currentAttempt(rec, o.index) !== o.attempt + 1) return false;
+  return !Bitmap.decode(rec.subtasks.done).has(o.index);
 }
 
 /**

@@ -38,6 +38,29 @@ export interface PayloadRef {
   name: string;
 }
 
+/**
+ * How long to wait before the next attempt of a failed subtask: `fixed` waits `delayMs` every time,
+ * `exponential` waits `delayMs * 2^(attempt-1)`; both at most `maxDelayMs`, and with `jitter` (0-1)
+ * a random share of the wait taken off (0.2: between 80% and 100% of it).
+ */
+export interface Backoff {
+  kind: 'fixed' | 'exponential';
+  delayMs: number;
+  maxDelayMs?: number;
+  jitter?: number;
+}
+
+/**
+ * Retries of a failed subtask (./retry.ts decides): at most `maxAttempts` attempts in all (1: no
+ * retry), waiting `backoff` between them. A failure with `retryable: false` is never retried; one
+ * with `retryAfterMs` waits that long instead of the backoff.
+ */
+export interface RetryPolicy {
+  maxAttempts: number;
+  /** @defaultValue no wait */
+  backoff?: Backoff;
+}
+
 /** What a client sends to submit one task. */
 export interface SubmitRequest {
   /** Optional: the protocol version the client speaks (1 or 2). */
@@ -70,6 +93,8 @@ export interface SubmitRequest {
   delayMs?: number;
   /** Run no sooner than this time (ms since the epoch); not with `delayMs`. */
   runAt?: number;
+  /** Retries of its failed subtasks. @defaultValue the group's policy for the type, else one attempt */
+  retry?: RetryPolicy;
   metadata?: Record<string, string>;
 }
 
@@ -120,6 +145,11 @@ export interface SubtaskCounts {
    * An outcome from any other delivery is stale. A subtask without an entry is owned by delivery 1.
    */
   claims?: Record<string, number>;
+  /**
+   * Subtasks on a later attempt than their first (retried): index -> the attempt that may report. A
+   * subtask without an entry is on attempt 1. An outcome or claim of any other attempt does not count.
+   */
+  attempts?: Record<string, number>;
 }
 
 /** The task record in the tasks KV bucket, key = task id. JSON, so `nats kv get` shows it. */
@@ -137,6 +167,8 @@ export interface TaskRecord {
   aggregate: AggregateSpec;
   timeoutMs?: number;
   subtasksPerMessage?: number;
+  /** As submitted; absent: the group's policy for the type when a subtask fails. */
+  retry?: RetryPolicy;
   metadata?: Record<string, string>;
   /** A delayed task runs no sooner than this (ms); it is `delayed` until then. */
   runAt?: number;
@@ -167,7 +199,10 @@ export function fairnessKeyOf(rec: Pick<TaskRecord, 'fairnessKey' | 'tenant'>): 
  */
 export type ResultEnvelope = { v: number; value: unknown } | { v: number; ref: PayloadRef };
 
-/** One recorded subtask outcome, in the subtasks KV bucket, key `<taskId>.<index>`. msgpack. */
+/**
+ * One recorded subtask outcome, in the tasks bucket beside its task: key `<taskId>.<index>` for its
+ * last attempt, and `<taskId>.<index>.<attempt>` for each failed attempt that was retried. msgpack.
+ */
 export interface SubtaskRecord {
   v: number;
   taskId: string;
@@ -177,6 +212,8 @@ export interface SubtaskRecord {
   ok: boolean;
   result?: unknown;
   error?: ErrorRecord;
+  /** A failed subtask's input, as its executor had it: kept for the task's retention period. */
+  input?: unknown;
   executor: string;
   startedAt: number;
   finishedAt: number;
@@ -287,7 +324,11 @@ export type OutcomeItem = {
   delivery: number;
   startedAt: number;
   finishedAt: number;
-} & ({ ok: true; result: unknown } | { ok: false; error: ErrorRecord });
+} & (
+  | { ok: true; result: unknown }
+  /** `input`: the subtask's input, so that a retry or a dead letter can run it again. */
+  | { ok: false; error: ErrorRecord; input?: unknown }
+);
 
 /** A task that cannot go on, as the scheduler or an executor sees it (split failed, gave up). */
 export interface TaskFailure {
@@ -467,6 +508,11 @@ export interface GroupSettings {
   /** Fairness weights by key (default 1): a key of weight 3 gets three releases to another's one. */
   weights?: Record<string, number>;
   limits?: LimitSpec[];
+  /**
+   * Retry policies by task type (`*`: every type without its own), for tasks submitted without
+   * one. Read when a subtask fails, so a change applies to failures from then on.
+   */
+  retry?: Record<string, RetryPolicy>;
   updatedAt: number;
 }
 
@@ -588,6 +634,7 @@ export interface GroupSetRequest {
   pausedTypes?: string[];
   weights?: Record<string, number>;
   limits?: LimitSpec[];
+  retry?: Record<string, RetryPolicy>;
 }
 
 export interface GroupPauseRequest {

@@ -64,6 +64,8 @@ export type WriteResult = { ok: true; revision: number } | { ok: false; conflict
 export interface Beside {
   /** Subtask records of the task: puts, so that the owner's later write replaces a stale one. */
   subtasks?: readonly SubtaskRecord[];
+  /** Failed attempts that are tried again: kept each under its attempt, beside the subtask's record. */
+  attempts?: readonly SubtaskRecord[];
   /** The task result, for the record write that ends the task `succeeded` with `hasResult`. */
   result?: { value: unknown };
 }
@@ -180,11 +182,18 @@ export class TaskStore {
       expectLastSubjectSeq: revision,
       expectLastSubjectSeqSubject: n.taskRecordSubject(taskId),
     };
-    const msgs: OutMsg[] = (beside.subtasks ?? []).map((r) => ({
-      subject: n.subtaskRecordSubject(r.taskId, r.index),
-      data: encode(r),
-      ...guard,
-    }));
+    const msgs: OutMsg[] = [
+      ...(beside.subtasks ?? []).map((r) => ({
+        subject: n.subtaskRecordSubject(r.taskId, r.index),
+        data: encode(r),
+        ...guard,
+      })),
+      ...(beside.attempts ?? []).map((r) => ({
+        subject: n.subtaskAttemptSubject(r.taskId, r.index, r.attempt),
+        data: encode(r),
+        ...guard,
+      })),
+    ];
     if (beside.result) {
       const { value } = beside.result;
       const bytes = encode(value);

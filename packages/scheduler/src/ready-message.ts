@@ -1,6 +1,6 @@
 /**
  * A ready-queue message, loaded for release: its tasks split into subtasks, its given-back subtasks
- * checked against their records. A message is a list of positions (its tasks, then its items, in
+ * and retried attempts checked against their records. A message is a list of positions (its tasks, then its items, in
  * order); a position is the subtasks of one task (or one given-back subtask), so a cursor
  * `[seq, pos, sub]` names the same subtask whoever loads the message, as long as splitters are
  * deterministic.
@@ -12,6 +12,7 @@
  */
 import {
   Bitmap,
+  currentAttempt,
   decode,
   encode,
   ErrorCode,
@@ -147,7 +148,10 @@ export async function loadReadyMessage(
       positions.push({ items: [], done: new Set(), record: rec });
       continue;
     }
-    const done = rec.subtasks && Bitmap.decode(rec.subtasks.done).has(item.index);
+    // done, or an attempt a later one replaced (a retry sent again after a crash): passed over
+    const done =
+      (rec.subtasks && Bitmap.decode(rec.subtasks.done).has(item.index)) ||
+      item.attempt !== currentAttempt(rec, item.index);
     positions.push({ items: [{ ...item, type: rec.type }], done: new Set(done ? [0] : []), record: rec });
   }
   if (unknown.length > 0) {

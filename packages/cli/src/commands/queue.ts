@@ -97,16 +97,20 @@ async function countStored(jsm: JetStreamManager, stream: string, filter: string
   return Object.values(info.state.subjects ?? {}).reduce((s, n) => s + n, 0);
 }
 
-/** `<p>.delayed.<group>.<type>.<taskId>` (or `...<taskId>.<count>`, a shared one) -> [group, type]. */
+/**
+ * `<p>.delayed.<group>.<type>.<taskId>` (or `...<taskId>.<count>`, a shared one, or
+ * `...<taskId>.r<index>.<attempt>`, a retry waiting out its backoff) -> [group, type].
+ */
 function delayedPair(subject: string): [string, string] | undefined {
   const t = subject.split('.');
-  return (t.length === 5 || t.length === 6) && t[2] && t[3] ? [t[2], t[3]] : undefined;
+  return t.length >= 5 && t.length <= 7 && t[2] && t[3] ? [t[2], t[3]] : undefined;
 }
 
 /**
- * Delayed tasks of one group and type: the schedules of one task each, counted by the server, and
- * those shared by tasks submitted together (`<p>.delayed.<group>.<type>.<firstId>.<count>`, few),
- * summed from their subjects. Returns the tasks and the schedules (stream messages).
+ * Delayed tasks of one group and type: the schedules of one task each, counted by the server, those
+ * shared by tasks submitted together (`<p>.delayed.<group>.<type>.<firstId>.<count>`, few), summed
+ * from their subjects, and retries waiting out their backoff (one subtask each). Returns the tasks
+ * and the schedules (stream messages).
  */
 async function delayedOf(
   topo: Topology,
@@ -117,8 +121,9 @@ async function delayedOf(
   const base = `${topo.names.prefix}.delayed.${group}.${type}`;
   const singles = await countStored(topo.jsm, stream, `${base}.*`);
   const shared = await topo.jsm.streams.info(stream, { subjects_filter: `${base}.*.*` });
-  let tasks = singles;
-  let messages = singles;
+  const retries = await countStored(topo.jsm, stream, `${base}.*.*.*`);
+  let tasks = singles + retries;
+  let messages = singles + retries;
   for (const [subject, count] of Object.entries(shared.state.subjects ?? {})) {
     messages += count;
     tasks += count * (Number(subject.slice(subject.lastIndexOf('.') + 1)) || 0);

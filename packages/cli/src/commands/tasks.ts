@@ -2,8 +2,12 @@
 import { readFile } from 'node:fs/promises';
 import { connectClient, type Client } from '@jetsched/client';
 import {
+  decode,
   isTaskState,
+  type SubtaskRecord,
+  type Backoff,
   type ExecutorAdvert,
+  type RetryPolicy,
   validate,
   type SplitSpec,
   type SubmitRequest,
@@ -11,7 +15,14 @@ import {
 } from '@jetsched/protocol';
 import { common, int, parse } from '../args.js';
 import { ProgressBar } from '../progress-bar.js';
-import { bindTopology, connectNats, ExecutorRegistry, silentLogger, type Topology } from '@jetsched/runtime';
+import {
+  bindTopology,
+  connectNats,
+  ExecutorRegistry,
+  scanBucket,
+  silentLogger,
+  type Topology,
+} from '@jetsched/runtime';
 import { formatTable } from '../table.js';
 
 export function print(value: unknown): void {
@@ -55,6 +66,25 @@ export function parseDuration(text: string, flag: string): number {
   return Number(m[1]) * (UNIT_MS[m[2] ?? 'ms'] ?? 1);
 }
 
+/**
+ * `--backoff fixed:2s`, `--backoff exponential:500ms`, `--backoff exponential:1s:5m` (at most 5 min
+ * between attempts), with `--jitter 0.2` taking up to that share off each wait.
+ */
+export function parseBackoff(text: string, jitter: string | undefined): Backoff {
+  const [kind, delay, max, ...rest] = text.split(':');
+  if ((kind !== 'fixed' && kind !== 'exponential') || !delay || rest.length > 0) {
+    throw new Error(`--backoff: expected fixed:<delay> or exponential:<delay>[:<max delay>], got "${text}"`);
+  }
+  const b: Backoff = { kind, delayMs: parseDuration(delay, 'backoff') };
+  if (max) b.maxDelayMs = parseDuration(max, 'backoff');
+  if (jitter !== undefined) {
+    const j = Number(jitter);
+    if (!(j >= 0 && j <= 1)) throw new Error(`--jitter: expected a share between 0 and 1, got "${jitter}"`);
+    b.jitter = j;
+  }
+  return b;
+}
+
 /** `--at 2026-12-01T09:00:00Z` (any date Date.parse reads) or epoch milliseconds. */
 export function parseInstant(text: string): number {
   const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
@@ -74,6 +104,9 @@ export const taskOptions = {
   priority: { type: 'string' },
   'timeout-ms': { type: 'string' },
   'per-message': { type: 'string' },
+  attempts: { type: 'string' },
+  backoff: { type: 'string' },
+  jitter: { type: 'string' },
 } as const;
 
 /** The request fields of a task of `type` from {@link taskOptions}. */
@@ -93,6 +126,12 @@ export async function taskFromFlags(
   if (values.priority) req['priority'] = int(values.priority, 'priority', 5);
   if (values['timeout-ms']) req['timeoutMs'] = int(values['timeout-ms'], 'timeout-ms', 0);
   if (values['per-message']) req['subtasksPerMessage'] = int(values['per-message'], 'per-message', 1);
+  if (values.attempts || values.backoff) {
+    if (!values.attempts) throw new Error('--backoff needs --attempts (how many attempts in all)');
+    const retry: RetryPolicy = { maxAttempts: int(values.attempts, 'attempts', 1) };
+    if (values.backoff) retry.backoff = parseBackoff(values.backoff, values.jitter);
+    req['retry'] = retry;
+  } else if (values.jitter) throw new Error('--jitter goes with --backoff');
   return req;
 }
 
@@ -260,6 +299,28 @@ export async function executorsCommand(argv: string[]): Promise<number> {
     for (const line of formatTable(header, rows)) process.stdout.write(line + '\n');
     if (live.length === 0)
       process.stdout.write(`no live executor${values.group ? ` in group ${values.group}` : ''}\n`);
+    return 0;
+  });
+}
+
+/**
+ * `jetsched attempts <id>`: the failed attempts of a task's subtasks, oldest first (each retried
+ * attempt, and a subtask's last failure), with error, stack and input, read from the tasks bucket.
+ */
+export async function attemptsCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {});
+  const id = positionals[0];
+  if (!id) throw new Error('usage: jetsched attempts <task-id>');
+  return withLiveExecutors(values, undefined, async (topo) => {
+    const failed: SubtaskRecord[] = [];
+    for await (const e of scanBucket(topo.js, topo.names.buckets.tasks, `${id}.>`)) {
+      // `<id>.<index>` and `<id>.<index>.<attempt>`: subtask records (the result key is not one)
+      if (!/^\d+(\.\d+)?$/.test(e.key.slice(id.length + 1))) continue;
+      const rec = decode(e.data) as SubtaskRecord;
+      if (!rec.ok) failed.push(rec);
+    }
+    failed.sort((a, b) => a.index - b.index || a.attempt - b.attempt);
+    print(failed);
     return 0;
   });
 }
