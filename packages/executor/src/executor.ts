@@ -56,7 +56,8 @@ class ExecutorImpl extends ActorBase<ExecutorConfig> implements Executor {
 
   constructor(cfg: ExecutorConfig) {
     super(cfg);
-    this.#slots = new SlotPool(cfg.concurrency);
+    // a handler that ran on after its abort frees its slot late: the pull loop may take more then
+    this.#slots = new SlotPool(cfg.concurrency, () => this.#slotFreed?.());
   }
 
   get group(): string {
@@ -135,7 +136,8 @@ class ExecutorImpl extends ActorBase<ExecutorConfig> implements Executor {
     const consumer = await topo.js.consumers.get(topo.names.streams.work, durable);
     const loop = (async () => {
       while (!this.#stopping) {
-        const free = cfg.concurrency - this.#held;
+        // slots of messages held, and of handlers that run on after their message was done with
+        const free = cfg.concurrency - this.#held - this.#slots.lingering;
         if (free <= 0) {
           await new Promise<void>((r) => (this.#slotFreed = r));
           continue;

@@ -49,6 +49,11 @@ export interface Ran {
   item: OutcomeItem;
   /** The item msgpack-encoded, ready to go in an outcome message. */
   bytes: Uint8Array;
+  /**
+   * Settles when the handler really ends. The outcome is decided at an abort (a timeout, a stop), but
+   * a handler that ignores its signal runs on: its slot stays taken until this settles.
+   */
+  ended: Promise<void>;
 }
 
 /** Calls the handler for one subtask; resolves with its outcome whatever happens. */
@@ -82,6 +87,7 @@ export async function runHandler(
           work.timeoutMs,
         );
   let item: OutcomeItem;
+  let ended: Promise<void> = Promise.resolve();
   try {
     const handler = cfg.handlers[work.type];
     if (!handler)
@@ -115,7 +121,12 @@ export async function runHandler(
         }
       },
     };
-    const result: unknown = await abortable(Promise.resolve(handler(work.input, ctx)), controller.signal);
+    const running = Promise.resolve().then(() => handler(work.input, ctx));
+    ended = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    const result: unknown = await abortable(running, controller.signal);
     item = { ...base, ok: true, result: result === undefined ? null : result, finishedAt: Date.now() };
   } catch (err) {
     // with its stack and the input it ran on: what a retry, a dead letter and a reader need
@@ -124,7 +135,7 @@ export async function runHandler(
   } finally {
     if (timeout) clearTimeout(timeout);
   }
-  return { item, bytes: encodeOutcome(item, maxBytes) };
+  return { item, bytes: encodeOutcome(item, maxBytes), ended };
 }
 
 /**

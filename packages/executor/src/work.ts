@@ -54,6 +54,11 @@ import type { SlotPool } from './slots.js';
 
 /** How stale the executor's knowledge of stopped tasks may be when a message arrives. */
 const STOP_SYNC_MS = 1_000;
+/**
+ * On a shutdown, how long a message whose handlers ignore their abort waits for them before it is
+ * left to its ack wait rather than given back (given back, it could run elsewhere beside them).
+ */
+const SHUTDOWN_LINGER_MS = 2_000;
 /** How long a claim request may take. */
 const CLAIM_TIMEOUT_MS = 10_000;
 
@@ -128,42 +133,38 @@ export async function processWork(w: WorkContext, msg: JsMsg): Promise<void> {
   const controllers = runnable.map(() => new AbortController());
   const untrack = runnable.map((it, i) => w.track(it.taskId, controllers[i] as AbortController));
   try {
+    /** Handlers that outlived their abort: the message's fate waits for them on a shutdown. */
+    const lingering: Promise<void>[] = [];
     const ran = await Promise.all(
       runnable.map((it, i) =>
-        w.slots.run(async (): Promise<Ran | undefined> => {
+        // the outcome is reported at once (an abort included); the slot is given back only when the
+        // handler really ends, so an executor never runs more handlers than its concurrency
+        w.slots.runReporting<Ran | undefined>(async (report) => {
           const c = controllers[i] as AbortController;
           // a stop that arrived while this waited for a slot: do not start
-          if (c.signal.aborted || w.gate.get(it.taskId)) return undefined;
-          const ended = w.running.started(it);
-          const r = await runHandler(topo, cfg, it, delivery(it), c, maxBytes).finally(ended);
-          const reason: unknown = c.signal.reason;
-          if (reason instanceof SiblingFailed || reason instanceof TaskStopped) return undefined;
-          if (!r.item.ok && !(reason instanceof ExecutorShutdown)) {
+          if (c.signal.aborted || w.gate.get(it.taskId)) return;
+          const done = w.running.started(it);
+          const r = await runHandler(topo, cfg, it, delivery(it), c, maxBytes).finally(done);
+          report(outcomeOf(w, it, r, c, runnable, controllers));
+          if (await outlives(r.ended)) {
+            lingering.push(r.ended);
             w.cfg.log.warn(
-              {
-                taskId: it.taskId,
-                type: it.type,
-                subtask: it.index,
-                attempt: it.attempt,
-                executor: w.cfg.id,
-                error: r.item.error,
-              },
-              'subtask failed',
+              { taskId: it.taskId, type: it.type, subtask: it.index, attempt: it.attempt },
+              'a handler runs on after its abort (it ignores its signal): its slot stays taken until it returns',
             );
-            // a failure that is not retried fails the task: its other subtasks here need not run
-            // (a retryable one may be tried again, and they still count)
-            if (!r.item.error.retryable)
-              runnable.forEach((other, j) => {
-                if (j !== i && other.taskId === it.taskId)
-                  (controllers[j] as AbortController).abort(new SiblingFailed());
-              });
+            await r.ended;
+            w.cfg.log.info(
+              { taskId: it.taskId, subtask: it.index },
+              'the handler that ran on after its abort returned',
+            );
           }
-          return r;
         }),
       ),
     );
     if (controllers.some((c) => c.signal.reason instanceof ExecutorShutdown)) {
-      // what finished is reported; the message goes back whole and the rest runs elsewhere
+      // what finished is reported; the message goes back whole and the rest runs elsewhere, but not
+      // while a handler of it still runs here: after a while it is left to its ack wait instead
+      // (by then this process has exited, and the handler with it)
       await w.sender.send(
         ran.flatMap((r, i) =>
           r && !((controllers[i] as AbortController).signal.reason instanceof ExecutorShutdown)
@@ -171,7 +172,12 @@ export async function processWork(w: WorkContext, msg: JsMsg): Promise<void> {
             : [],
         ),
       );
-      w.leases.nak(msg);
+      if (await settlesWithin(Promise.all(lingering), SHUTDOWN_LINGER_MS)) w.leases.nak(msg);
+      else
+        w.cfg.log.warn(
+          { subject: msg.subject, lingering: lingering.length },
+          'handlers still run after their abort: their message comes back after its ack wait, not now',
+        );
       return;
     }
     await w.sender.send(ran.flatMap((r) => (r ? [r.bytes] : [])));
@@ -179,6 +185,62 @@ export async function processWork(w: WorkContext, msg: JsMsg): Promise<void> {
   } finally {
     for (const u of untrack) u();
   }
+}
+
+/** True when `p` settles within `ms`. */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** True when `ended` has not settled by the next turn of the event loop: the handler runs on. */
+async function outlives(ended: Promise<void>): Promise<boolean> {
+  let done = false;
+  void ended.then(() => (done = true));
+  await new Promise((r) => setImmediate(r));
+  return !done;
+}
+
+/**
+ * What becomes of a handler's run: its outcome, or nothing (its task stopped, or a sibling failed it).
+ * A failure that fails the task aborts the task's other subtasks of this message.
+ */
+function outcomeOf(
+  w: WorkContext,
+  it: WorkItem,
+  r: Ran,
+  c: AbortController,
+  runnable: readonly WorkItem[],
+  controllers: readonly AbortController[],
+): Ran | undefined {
+  const reason: unknown = c.signal.reason;
+  if (reason instanceof SiblingFailed || reason instanceof TaskStopped) return undefined;
+  if (!r.item.ok && !(reason instanceof ExecutorShutdown)) {
+    w.cfg.log.warn(
+      {
+        taskId: it.taskId,
+        type: it.type,
+        subtask: it.index,
+        attempt: it.attempt,
+        executor: w.cfg.id,
+        error: r.item.error,
+      },
+      'subtask failed',
+    );
+    // a failure that is not retried fails the task: its other subtasks here need not run
+    // (a retryable one may be tried again, and they still count)
+    if (!r.item.error.retryable)
+      runnable.forEach((other, j) => {
+        if (other !== it && other.taskId === it.taskId)
+          (controllers[j] as AbortController).abort(new SiblingFailed());
+      });
+  }
+  return r;
 }
 
 /** The last delivery: dead-letter the message, then fail the tasks whose subtasks never ran to an outcome. */
