@@ -75,3 +75,55 @@ describe('a handler that ignores its timeout', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(3 * 1_200);
   });
 });
+
+describe('a task deadline', () => {
+  let stack: Stack;
+  const aborted = new Map<string, number>();
+  beforeAll(async () => {
+    stack = await startStack({
+      executors: [
+        {
+          handlers: {
+            // waits 5 s unless aborted; notes when its signal fired
+            slow: async (_x, ctx) => {
+              await new Promise<void>((resolve) => {
+                const t = setTimeout(resolve, 5_000);
+                ctx.signal.addEventListener('abort', () => {
+                  aborted.set(ctx.taskId, Date.now());
+                  clearTimeout(t);
+                  resolve();
+                });
+              });
+              return 'finished';
+            },
+            fast: (x) => x,
+          },
+        },
+      ],
+    });
+  });
+  afterAll(() => stack?.close());
+
+  it('fails the whole task when reached, aborting its running subtasks; a task that ended before it stays ended', async () => {
+    const t0 = Date.now();
+    const [slow, fast] = await stack.client.submitMany([
+      { type: 'slow', payload: [1, 2], split: { kind: 'items', chunkSize: 1 }, deadlineMs: 1_000 },
+      { type: 'fast', payload: 1, deadlineMs: 1_000 },
+    ]);
+    if (!slow?.ok || !fast?.ok) throw new Error('submit failed');
+    expect(await stack.client.result(fast.id, { timeoutMs: 10_000 })).toEqual([1]);
+    await expect(stack.client.result(slow.id, { timeoutMs: 10_000 })).rejects.toMatchObject({
+      code: 'DEADLINE_EXCEEDED',
+    });
+    const failedAt = Date.now();
+    // not before its deadline, and well before its handlers would have ended
+    expect(failedAt - t0).toBeGreaterThanOrEqual(1_000);
+    expect(failedAt - t0).toBeLessThan(4_000);
+    // its running subtasks were aborted within a second of the deadline
+    while (!aborted.has(slow.id) && Date.now() - failedAt < 2_000) await sleep(20);
+    expect((aborted.get(slow.id) ?? Infinity) - t0).toBeLessThan(2_500);
+    // the task that ended in time stays succeeded after the deadline has passed
+    await sleep(500);
+    expect((await stack.client.get(fast.id)).task.state).toBe('succeeded');
+  });
+});

@@ -53,7 +53,15 @@ class CoordinatorImpl extends ActorBase<CoordinatorConfig> implements Coordinato
     });
     this.life.onClose('outcomes', () => outcomes.stop());
 
-    const dueNotices = new DueNotices(topo, records, submitter, schedules, retries, cfg);
+    const dueNotices = new DueNotices(
+      topo,
+      records,
+      submitter,
+      schedules,
+      retries,
+      (f) => recorder.failTasks(f),
+      cfg,
+    );
     const dueConsumer = await topo.js.consumers.get(topo.names.streams.delayed, topo.names.consumers.due);
     const due = await consumeInBatches(dueConsumer, {
       maxBatch: DUE_NOTICE_BATCH,

@@ -15,7 +15,8 @@
  *
  * The same consumer brings the fire notices of cron and interval schedules (`kind: "fire"`), which
  * ./schedules.ts turns into tasks, one schedule's notices in order, and those of retries waiting out
- * their backoff (a ready message's `items`: a subtask's next attempt), which ./retries.ts sends on.
+ * their backoff (a ready message's `items`: a subtask's next attempt), which ./retries.ts sends on,
+ * and tasks' deadlines (`kind: "deadline"`), which fail a task that has not ended.
  */
 import type { JsMsg } from '@nats-io/jetstream';
 import {
@@ -31,6 +32,7 @@ import {
   type ErrorRecord,
   type FireNotice,
   type SchedTask,
+  type TaskFailure,
   type WorkItem,
 } from '@jetsched/protocol';
 import {
@@ -94,6 +96,8 @@ export class DueNotices {
     private readonly submitter: Submitter,
     private readonly schedules: Schedules,
     private readonly retries: Retries,
+    /** Fails tasks and stops their work (./outcomes.ts `failTasks`). */
+    private readonly failTasks: (failures: TaskFailure[]) => Promise<void>,
     private readonly cfg: CoordinatorConfig,
   ) {}
 
@@ -160,6 +164,11 @@ export class DueNotices {
           );
         }
         const value = decode(msg.data, msgContentType(msg));
+        if (kindOf(value) === 'deadline') {
+          const { taskId } = validate('deadline-notice', value);
+          this.#run(() => this.#deadline(msg, taskId));
+          continue;
+        }
         if (kindOf(value) === 'fire') {
           const notice = validate('fire-notice', value);
           fires.set(notice.schedule, [...(fires.get(notice.schedule) ?? []), { msg, notice }]);
@@ -343,6 +352,26 @@ export class DueNotices {
           out: undefined,
         }));
       });
+    }
+  }
+
+  /** A task's deadline came: it fails unless it has ended (its running subtasks are aborted). */
+  async #deadline(msg: JsMsg, taskId: string): Promise<void> {
+    try {
+      await this.failTasks([
+        {
+          taskId,
+          error: {
+            code: ErrorCode.DeadlineExceeded,
+            message: 'the task did not end by its deadline',
+            retryable: false,
+          },
+        },
+      ]);
+      msg.ack();
+    } catch (err) {
+      this.cfg.log.warn({ err, taskId }, 'could not fail a task at its deadline; it comes back');
+      await this.#failed(msg, err);
     }
   }
 

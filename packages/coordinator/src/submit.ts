@@ -30,6 +30,7 @@ import {
   validate,
   WIRE_VERSION,
   type ApiReply,
+  type DeadlineNotice,
   type SubmitReply,
   type SubmitRequest,
   type TaskRecord,
@@ -291,19 +292,50 @@ export class Submitter {
 
   /**
    * Hands recorded tasks on: a `delayed` one to a server-held schedule that fires at its time
-   * (./due.ts takes it from there), any other to the ready queue. Returns an error per task whose
-   * hand-off was not stored (undefined when it was).
+   * (./due.ts takes it from there), any other to the ready queue; and a task with a deadline to a
+   * schedule that fires at it. Returns an error per task whose hand-off was not stored (undefined
+   * when it was).
    */
   async handOff(tasks: readonly HandOff[]): Promise<(Error | undefined)[]> {
     const errors = new Array<Error | undefined>(tasks.length);
     const delayed = tasks.map((_, i) => i).filter((i) => tasks[i]?.record.state === 'delayed');
     const ready = tasks.map((_, i) => i).filter((i) => tasks[i]?.record.state !== 'delayed');
-    const [a, b] = await Promise.all([
+    const timed = tasks.map((_, i) => i).filter((i) => tasks[i]?.record.deadline !== undefined);
+    const [a, b, c] = await Promise.all([
       this.schedule(delayed.map((i) => tasks[i] as HandOff)),
       this.enqueue(ready.map((i) => tasks[i] as HandOff)),
+      this.#deadlines(timed.map((i) => (tasks[i] as HandOff).record)),
     ]);
     delayed.forEach((i, k) => (errors[i] = a[k]));
     ready.forEach((i, k) => (errors[i] = b[k]));
+    timed.forEach((i, k) => (errors[i] ??= c[k]));
+    return errors;
+  }
+
+  /**
+   * Deadlines as server-held schedules (`<prefix>.deadline.<taskId>`), each firing a deadline notice
+   * at its time; the coordinator that takes it fails the task if it has not ended (./due.ts).
+   */
+  async #deadlines(records: readonly TaskRecord[]): Promise<(Error | undefined)[]> {
+    const errors = new Array<Error | undefined>(records.length);
+    if (records.length === 0) return errors;
+    const msgs = records.map((r, i) => {
+      const notice: DeadlineNotice = { v: WIRE_VERSION, kind: 'deadline', taskId: r.id };
+      const data = encode(notice);
+      const msg: OutMsg = {
+        subject: this.topo.names.deadlineSubject(r.id),
+        data,
+        headers: [
+          ['Nats-Schedule', `@at ${new Date(r.deadline as number).toISOString()}`],
+          ['Nats-Schedule-Target', this.topo.names.dueSubject()],
+          [Header.TaskId, r.id],
+          [SIGNATURE_HEADER, this.topo.signer.sign(data)],
+        ],
+        msgId: `deadline.${r.id}`,
+      };
+      return { msg, members: [i] };
+    });
+    await this.#publishPacks(msgs, errors, 'could not set the task deadline');
     return errors;
   }
 

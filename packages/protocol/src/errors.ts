@@ -14,6 +14,8 @@ export const ErrorCode = {
   /** The operation is not allowed in the task's current state. */
   InvalidState: 'INVALID_STATE',
   Timeout: 'TIMEOUT',
+  /** The task had not ended by its deadline (`deadlineMs`). */
+  DeadlineExceeded: 'DEADLINE_EXCEEDED',
   Cancelled: 'CANCELLED',
   /** No handler, splitter or reducer is registered for the task type where it is needed. */
   NoHandler: 'NO_HANDLER',

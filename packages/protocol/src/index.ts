@@ -103,6 +103,7 @@ export {
   type ScheduleListReply,
   type ScheduleTriggerReply,
   type FireNotice,
+  type DeadlineNotice,
 } from './types.js';
 export { parseCron, parseEvery, nextCronRun, lastCronRun, checkTimeZone, type Cron } from './cron.js';
 export {

@@ -111,6 +111,8 @@ export interface Names {
    * one's id and how many it holds (a subject of its own: cancelling one task never touches it).
    */
   delayedBatchSubject(batch: { id: string; group: string; type: string; count: number }): string;
+  /** The schedule of a task's deadline. */
+  deadlineSubject(taskId: string): string;
   /** Where a delayed task's schedule, or a cron schedule, fires its due notice. */
   dueSubject(): string;
   /** The server-held schedule (cron or `@every`) of a schedule definition. */
@@ -149,6 +151,7 @@ export interface Names {
     readonly readyAll: string;
     readonly delayedAll: string;
     readonly cronAll: string;
+    readonly deadlineAll: string;
     readonly workAll: string;
     readonly outcomesAll: string;
     /** Outcomes of every group. */
@@ -233,6 +236,7 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
     delayedSubject: (t) => `${p}.delayed.${t.group}.${t.type}.${t.id}`,
     delayedBatchSubject: (b) => `${p}.delayed.${b.group}.${b.type}.${b.id}.${b.count}`,
     dueSubject: () => `${p}.due`,
+    deadlineSubject: (taskId) => `${p}.deadline.${taskId}`,
     cronSubject: (id) => `${p}.cron.${id}`,
     scheduleKey: (id) => `schedule.${id}`,
     creditSubject: (group) => `${p}.credit.${group}`,
@@ -256,6 +260,7 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
       readyAll: `${p}.ready.>`,
       delayedAll: `${p}.delayed.>`,
       cronAll: `${p}.cron.>`,
+      deadlineAll: `${p}.deadline.>`,
       workAll: `${p}.work.>`,
       outcomesAll: `${p}.outcomes.>`,
       outcomesGroups: `${p}.outcomes.*`,

@@ -166,6 +166,7 @@ const submitRequest = {
     requireExecutor: { type: 'boolean' },
     delayMs: { type: 'integer', minimum: 0, maximum: MAX_DELAY_MS },
     runAt: millis,
+    deadlineMs: { type: 'integer', minimum: 1, maximum: MAX_DELAY_MS },
     retry: retryPolicy,
     metadata,
   },
@@ -374,6 +375,13 @@ const fireNotice = {
   properties: { v: version, kind: { const: 'fire' }, schedule: token },
 } as const;
 
+const deadlineNotice = {
+  $id: 'deadline-notice',
+  type: 'object',
+  required: ['v', 'kind', 'taskId'],
+  properties: { v: version, kind: { const: 'deadline' }, taskId: id },
+} as const;
+
 const cancelRequest = {
   $id: 'cancel-request',
   type: 'object',
@@ -475,6 +483,7 @@ const taskRecord = {
     timeoutMs: posInt,
     subtasksPerMessage,
     retry: retryPolicy,
+    deadline: millis,
     metadata,
     payloadBytes: nonNegInt,
     state,
@@ -850,6 +859,7 @@ export const schemas = {
   'schedule-list-request': scheduleListRequest,
   'schedule-record': scheduleRecord,
   'fire-notice': fireNotice,
+  'deadline-notice': deadlineNotice,
   'credit-notice': creditNotice,
   'release-state': releaseState,
   'index-page': indexPage,

@@ -67,6 +67,7 @@ export function createTask(t: NewTask): TaskRecord {
   if (req.timeoutMs !== undefined) rec.timeoutMs = req.timeoutMs;
   if (req.subtasksPerMessage !== undefined) rec.subtasksPerMessage = req.subtasksPerMessage;
   if (req.retry !== undefined) rec.retry = req.retry;
+  if (req.deadlineMs !== undefined) rec.deadline = Math.max(t.now, t.runAt ?? t.now) + req.deadlineMs;
   if (req.metadata !== undefined) rec.metadata = req.metadata;
   if (t.total !== undefined) rec.subtasks = newCounts(t.total);
   if (rec.state === 'delayed') rec.runAt = t.runAt as number;

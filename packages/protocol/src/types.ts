@@ -95,6 +95,11 @@ export interface SubmitRequest {
   runAt?: number;
   /** Retries of its failed subtasks. @defaultValue the group's policy for the type, else one attempt */
   retry?: RetryPolicy;
+  /**
+   * The task fails with `DEADLINE_EXCEEDED` if it has not ended this many ms after it may start (its
+   * submit, or its `runAt`); its running subtasks are aborted.
+   */
+  deadlineMs?: number;
   metadata?: Record<string, string>;
 }
 
@@ -169,6 +174,8 @@ export interface TaskRecord {
   subtasksPerMessage?: number;
   /** As submitted; absent: the group's policy for the type when a subtask fails. */
   retry?: RetryPolicy;
+  /** When the task fails unless it has ended (ms since the epoch): `deadlineMs` after it may start. */
+  deadline?: number;
   metadata?: Record<string, string>;
   /** A delayed task runs no sooner than this (ms); it is `delayed` until then. */
   runAt?: number;
@@ -619,6 +626,13 @@ export interface FireNotice {
   v: number;
   kind: 'fire';
   schedule: string;
+}
+
+/** A task's deadline came (a server-held schedule on `<prefix>.deadline.<taskId>`, fired on `<prefix>.due`). */
+export interface DeadlineNotice {
+  v: number;
+  kind: 'deadline';
+  taskId: string;
 }
 
 export interface GroupGetRequest {

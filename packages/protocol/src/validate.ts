@@ -12,6 +12,7 @@ import type {
   CreditNotice,
   ExecutorAdvert,
   FireNotice,
+  DeadlineNotice,
   GetRequest,
   GroupGetRequest,
   GroupPauseRequest,
@@ -70,6 +71,7 @@ export interface SchemaTypes {
   'schedule-list-request': { v?: number };
   'schedule-record': ScheduleRecord;
   'fire-notice': FireNotice;
+  'deadline-notice': DeadlineNotice;
   'credit-notice': CreditNotice;
   'release-state': ReleaseState;
   'index-page': IndexPage;

@@ -107,6 +107,7 @@ export const taskOptions = {
   attempts: { type: 'string' },
   backoff: { type: 'string' },
   jitter: { type: 'string' },
+  deadline: { type: 'string' },
 } as const;
 
 /** The request fields of a task of `type` from {@link taskOptions}. */
@@ -126,6 +127,7 @@ export async function taskFromFlags(
   if (values.priority) req['priority'] = int(values.priority, 'priority', 5);
   if (values['timeout-ms']) req['timeoutMs'] = int(values['timeout-ms'], 'timeout-ms', 0);
   if (values['per-message']) req['subtasksPerMessage'] = int(values['per-message'], 'per-message', 1);
+  if (values.deadline) req['deadlineMs'] = parseDuration(values.deadline, 'deadline');
   if (values.attempts || values.backoff) {
     if (!values.attempts) throw new Error('--backoff needs --attempts (how many attempts in all)');
     const retry: RetryPolicy = { maxAttempts: int(values.attempts, 'attempts', 1) };
