@@ -196,3 +196,61 @@ describe('a retry decided by a coordinator that dies before sending it', () => {
     expect(failed[0]?.error?.stack).toContain('jobs.mjs');
   });
 });
+
+describe('dead letters of subtasks, and redrive', () => {
+  let stack: Stack;
+  let healed = false;
+  const seen: { taskId: string; input: unknown; attempt: number }[] = [];
+  beforeAll(async () => {
+    stack = await startStack({
+      executors: [
+        {
+          handlers: {
+            // fails until healed: a dependency that is down, then back
+            poison: (input, ctx) => {
+              seen.push({ taskId: ctx.taskId, input, attempt: ctx.attempt });
+              if (!healed) throw new Error(`dependency down for ${JSON.stringify(input)}`);
+              return input;
+            },
+          },
+        },
+      ],
+    });
+  });
+  afterAll(() => stack?.close());
+
+  it('dead-letters a subtask after exactly its last attempt, with stack and input; retry runs it again as a new task, purge removes', async () => {
+    const ids: string[] = [];
+    for (const n of [1, 2]) {
+      const { id } = await stack.client.submit({ type: 'poison', payload: { n }, retry: { maxAttempts: 3 } });
+      ids.push(id);
+      await expect(stack.client.result(id, { timeoutMs: 20_000 })).rejects.toMatchObject({
+        message: expect.stringContaining('dependency down') as unknown,
+      });
+      expect(seen.filter((s) => s.taskId === id).map((s) => s.attempt)).toEqual([1, 2, 3]);
+    }
+    // one dead letter per failed subtask, after its third attempt, with the error's stack
+    const { items } = await stack.client.deadLetters({ source: 'subtask' });
+    expect(items.map((e) => e.task?.id)).toEqual(ids);
+    expect(items[0]).toMatchObject({ deliveries: 3, task: { type: 'poison', index: 0, attempt: 3 } });
+    const shown = await stack.client.deadLetter(items[0]!.seq);
+    expect(shown.reason.stack).toContain('retries.test');
+    expect(shown.message).toMatchObject({ taskId: ids[0], input: { n: 1 }, attempt: 3 });
+    // filters: by task, and a type with none
+    expect((await stack.client.deadLetters({ taskId: ids[1]! })).items).toHaveLength(1);
+    expect((await stack.client.deadLetters({ type: 'other' })).items).toHaveLength(0);
+
+    // the dependency is back: retry the first one, purge the second
+    healed = true;
+    const { retried } = await stack.client.retryDeadLetters({ seq: items[0]!.seq });
+    expect(retried).toHaveLength(1);
+    expect(await stack.client.result(retried[0]!.taskId, { timeoutMs: 20_000 })).toEqual([{ n: 1 }]);
+    const again = await stack.client.get(retried[0]!.taskId);
+    expect(again.task.metadata).toEqual({ redriveOf: `${ids[0]}.0` });
+    expect((await stack.client.purgeDeadLetters({ all: true, taskId: ids[1]! })).purged).toBe(1);
+    expect((await stack.client.deadLetters({ source: 'subtask' })).items).toHaveLength(0);
+    // the original tasks stay failed: a terminal state is final
+    expect((await stack.client.get(ids[0]!)).task.state).toBe('failed');
+    await expect(stack.client.deadLetter(items[0]!.seq)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});

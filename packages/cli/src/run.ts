@@ -1,5 +1,6 @@
 /** The `jetsched` command line, as a library function that tests call directly. */
 import { clusterCommand } from './commands/cluster.js';
+import { dlqCommand } from './commands/dlq.js';
 import { demoCommand } from './commands/demo.js';
 import { groupCommand, pauseCommand } from './commands/groups.js';
 import { queueCommand } from './commands/queue.js';
@@ -47,6 +48,9 @@ tasks:
   status <id> [--result]       ls [--state S] [--type T] [--tenant T] [-n N] [--json]
   watch <id>                   cancel <id> [--reason TEXT]
   attempts <id>                failed attempts of its subtasks: error, stack, input, executor
+  dlq ls [--source S] [--type T] [--task ID] [-n N] [--json]    dlq show <seq>
+  dlq retry <seq> | --all [--type T] [--task ID]   run dead subtasks again, each as a new task
+  dlq purge <seq> | --all [--source S] [--type T] [--task ID]
   executors [--group G]        live executors and the types they serve
 
 groups:
@@ -102,6 +106,8 @@ export async function run(argv: string[]): Promise<number> {
       return cancelCommand(rest);
     case 'attempts':
       return attemptsCommand(rest);
+    case 'dlq':
+      return dlqCommand(rest);
     case 'queue':
       return queueCommand(rest);
     case 'pause':

@@ -32,6 +32,12 @@ import {
   type ScheduleListReply,
   type ScheduleReply,
   type ScheduleTriggerReply,
+  type DlqListRequest,
+  type DlqListReply,
+  type DlqGetReply,
+  type DlqSelectRequest,
+  type DlqRetryReply,
+  type DlqPurgeReply,
   type SubmitReply,
   type SubmitRequest,
   type TaskRecord,
@@ -121,6 +127,20 @@ export interface Client {
   deleteSchedule(id: string): Promise<ScheduleReply>;
   /** Creates the schedule's task now (also while paused); returns its id. */
   triggerSchedule(id: string): Promise<ScheduleTriggerReply>;
+  /**
+   * Dead letters, oldest first: subtasks that failed their last attempt (source `subtask`) and
+   * messages an actor gave up on. Pass the reply's `next` as `after` for the next page.
+   */
+  deadLetters(filter?: Omit<DlqListRequest, 'v'>): Promise<DlqListReply>;
+  /** One dead letter with its message decoded (a subtask's: its work item, input included). */
+  deadLetter(seq: number): Promise<DlqGetReply['entry']>;
+  /**
+   * Runs subtasks' dead letters again, each as a new task with the subtask's input (one by `seq`,
+   * or `all: true` with a filter), and removes them.
+   */
+  retryDeadLetters(select: Omit<DlqSelectRequest, 'v'>): Promise<DlqRetryReply>;
+  /** Removes dead letters (one by `seq`, or `all: true` with a filter). */
+  purgeDeadLetters(select: Omit<DlqSelectRequest, 'v'>): Promise<DlqPurgeReply>;
   close(): Promise<void>;
 }
 
@@ -272,6 +292,25 @@ class ClientImpl implements Client {
   async triggerSchedule(id: string): Promise<ScheduleTriggerReply> {
     const r = await this.#request<ScheduleTriggerReply>(this.names.api.scheduleTrigger, { id });
     return { ...this.#scheduleReply(r), taskId: r.taskId };
+  }
+
+  async deadLetters(filter: Omit<DlqListRequest, 'v'> = {}): Promise<DlqListReply> {
+    const { items, next } = await this.#request<DlqListReply>(this.names.api.dlqList, filter);
+    return next === undefined ? { items } : { items, next };
+  }
+
+  async deadLetter(seq: number): Promise<DlqGetReply['entry']> {
+    return (await this.#request<DlqGetReply>(this.names.api.dlqGet, { seq })).entry;
+  }
+
+  async retryDeadLetters(select: Omit<DlqSelectRequest, 'v'>): Promise<DlqRetryReply> {
+    const { retried, skipped } = await this.#request<DlqRetryReply>(this.names.api.dlqRetry, select);
+    return { retried, skipped };
+  }
+
+  async purgeDeadLetters(select: Omit<DlqSelectRequest, 'v'>): Promise<DlqPurgeReply> {
+    const { purged } = await this.#request<DlqPurgeReply>(this.names.api.dlqPurge, select);
+    return { purged };
   }
 
   /** The reply without the envelope's `ok`. */

@@ -38,6 +38,7 @@ import type { ListIndex } from './list-index.js';
 import { DEFAULT_WAIT_MS, type CoordinatorConfig } from './options.js';
 import type { Records } from './records.js';
 import { getGroup, pauseGroup, setGroup } from './groups.js';
+import type { DeadLetters } from './dead-letters.js';
 import type { Schedules } from './schedules.js';
 import { publishStops } from './stops.js';
 import type { Submitter } from './submit.js';
@@ -57,6 +58,7 @@ export class Api {
     private readonly index: ListIndex,
     private readonly submitter: Submitter,
     private readonly schedules: Schedules,
+    private readonly deadLetters: DeadLetters,
     private readonly registry: ExecutorRegistry,
     private readonly cfg: CoordinatorConfig,
   ) {
@@ -80,6 +82,10 @@ export class Api {
       [a.scheduleResume, (b) => this.schedules.pause(b, false)],
       [a.scheduleDelete, (b) => this.schedules.delete(b)],
       [a.scheduleTrigger, (b) => this.schedules.trigger(b)],
+      [a.dlqList, (b) => this.deadLetters.list(b)],
+      [a.dlqGet, (b) => this.deadLetters.get(b)],
+      [a.dlqRetry, (b) => this.deadLetters.retry(b)],
+      [a.dlqPurge, (b) => this.deadLetters.purge(b)],
     ]);
   }
 

@@ -16,6 +16,7 @@ import {
 } from '@jetsched/runtime';
 import { Api } from './api.js';
 import { DUE_NOTICE_BATCH, DueNotices } from './due.js';
+import { DeadLetters } from './dead-letters.js';
 import { Retries } from './retries.js';
 import { ListIndex } from './list-index.js';
 import { compileCoordinatorOptions, type CoordinatorConfig, type CoordinatorOptions } from './options.js';
@@ -37,10 +38,11 @@ class CoordinatorImpl extends ActorBase<CoordinatorConfig> implements Coordinato
     const registry = await ExecutorRegistry.watch(topo, cfg.log);
     this.life.onClose('executor-registry', () => registry.close());
     const retries = new Retries(topo, records, cfg);
-    const recorder = new OutcomeRecorder(topo, store, records, index, retries, cfg);
     const submitter = new Submitter(topo, store, records.cache, index, registry, cfg);
+    const deadLetters = new DeadLetters(topo, submitter, cfg);
+    const recorder = new OutcomeRecorder(topo, store, records, index, retries, deadLetters, cfg);
     const schedules = new Schedules(topo, store, submitter, cfg);
-    const api = new Api(topo, store, records, index, submitter, schedules, registry, cfg);
+    const api = new Api(topo, store, records, index, submitter, schedules, deadLetters, registry, cfg);
 
     const consumer = await topo.js.consumers.get(
       topo.names.streams.outcomes,

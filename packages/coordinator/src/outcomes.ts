@@ -55,6 +55,7 @@ import { aggregateResults, inHandResults, readResults } from './aggregate.js';
 import type { CoordinatorConfig } from './options.js';
 import type { Decision, Records } from './records.js';
 import type { ListIndex } from './list-index.js';
+import type { DeadLetters } from './dead-letters.js';
 import type { NextAttempt, Retries } from './retries.js';
 import { publishStops } from './stops.js';
 
@@ -79,6 +80,7 @@ export class OutcomeRecorder {
     private readonly records: Records,
     private readonly index: ListIndex,
     private readonly retries: Retries,
+    private readonly deadLetters: DeadLetters,
     private readonly cfg: CoordinatorConfig,
   ) {}
 
@@ -210,9 +212,11 @@ export class OutcomeRecorder {
     const late: TaskRecord[] = [];
     const awaiting: StoredTask[] = [];
     const again: NextAttempt[] = [];
+    const dead: { rec: TaskRecord; item: OutcomeItem & { ok: false } }[] = [];
     for (const [id, u] of updated) {
       const rec = u.stored.record;
-      again.push(...(await this.#nextAttempts(u.stored.record, u.changed ? u.out : [], outcomes.get(id))));
+      again.push(...(await this.#nextAttempts(rec, u.changed ? u.out.retries : [], outcomes.get(id))));
+      dead.push(...lastFailures(rec, u.changed ? u.out.failedBy : undefined, outcomes.get(id)));
       this.#logRefused(id, rec, outcomes.get(id));
       if (u.changed && isTerminal(rec.state)) this.#logEnd(rec);
       // outcomes of a task that ended already: a redelivery after a crash between the record write
@@ -224,7 +228,12 @@ export class OutcomeRecorder {
       if (!isTerminal(rec.state) && c && c.succeeded === c.total) awaiting.push(u.stored);
     }
     if (failures.length > 0) await this.failTasks(failures);
-    await Promise.all([publishStops(this.topo, stopped), this.index.add(late), this.retries.send(again)]);
+    await Promise.all([
+      publishStops(this.topo, stopped),
+      this.index.add(late),
+      this.retries.send(again),
+      ...dead.map((d) => this.deadLetters.subtask(d.rec, d.item)),
+    ]);
     await Promise.all(awaiting.map((s) => this.#finalize(s)));
     // the records are stored; a lost index page brings the messages back, to be indexed as late
     if (indexFailed) throw indexFailed;
@@ -236,7 +245,7 @@ export class OutcomeRecorder {
     items: OutcomeItem[],
     from: Map<OutcomeItem, string>,
     now: number,
-  ): Promise<Decision<Retry[]> & { refused: { item: OutcomeItem; why: Refusal }[] }> {
+  ): Promise<Decision<Decided> & { refused: { item: OutcomeItem; why: Refusal }[] }> {
     const task = cur.record;
     await failpoint(`coordinator.record.${task.type}`);
     const policy = items.some((o) => !o.ok) ? await this.retries.policyOf(task) : undefined;
@@ -280,7 +289,7 @@ export class OutcomeRecorder {
         }),
       confirm,
       refused,
-      out: res.retries,
+      out: { retries: res.retries, failedBy: res.failedBy },
     };
   }
 
@@ -412,10 +421,42 @@ export class OutcomeRecorder {
   }
 
   #logEnd(rec: TaskRecord): void {
-    if (rec.state === 'failed')
-      this.cfg.log.warn({ taskId: rec.id, type: rec.type, error: rec.error }, 'task failed');
-    else this.cfg.log.debug({ taskId: rec.id, type: rec.type, state: rec.state }, 'task finished');
+    if (rec.state === 'failed') {
+      // the subtask that failed it, and on which attempt (retried subtasks name theirs)
+      const subtask = (rec.error?.details as { subtask?: number } | undefined)?.subtask;
+      const attempt = subtask === undefined ? undefined : currentAttempt(rec, subtask);
+      this.cfg.log.warn(
+        { taskId: rec.id, type: rec.type, subtask, attempt, error: rec.error },
+        'task failed',
+      );
+    } else this.cfg.log.debug({ taskId: rec.id, type: rec.type, state: rec.state }, 'task finished');
   }
+}
+
+/** What a record write decided beyond the record: attempts to send, the failure that failed the task. */
+interface Decided {
+  retries: Retry[];
+  failedBy: OutcomeItem | undefined;
+}
+
+/**
+ * The failures to dead-letter after a record write: the one that failed the task in this write
+ * (`failedBy`), or one that failed it in an earlier write and came back (the coordinator died
+ * before its dead letter was stored; the copy is dropped by its dedupe id).
+ */
+function lastFailures(
+  rec: TaskRecord,
+  failedBy: OutcomeItem | undefined,
+  o: TaskOutcome | undefined,
+): { rec: TaskRecord; item: OutcomeItem & { ok: false } }[] {
+  if (rec.state !== 'failed') return [];
+  if (failedBy && !failedBy.ok) return [{ rec, item: failedBy }];
+  const by = (rec.error?.details as { subtask?: unknown } | undefined)?.subtask;
+  return (o?.refused ?? []).flatMap(({ item, why }) =>
+    why === 'stopped' && !item.ok && item.index === by && item.attempt === currentAttempt(rec, item.index)
+      ? [{ rec, item }]
+      : [],
+  );
 }
 
 function nextOf(

@@ -144,7 +144,14 @@ function batchOf(item: WorkItem): SchedBatch {
 }
 
 function workItem(n: NextAttempt): WorkItem {
-  const r = n.record;
+  return subtaskItem(n.record, n);
+}
+
+/** The work item of subtask `s.index` of task `r` on attempt `s.attempt`, with its input. */
+export function subtaskItem(
+  r: TaskRecord,
+  n: { index: number; total: number; attempt: number; input: unknown },
+): WorkItem {
   const item: WorkItem = {
     taskId: r.id,
     type: r.type,

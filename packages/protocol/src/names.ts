@@ -52,6 +52,10 @@ export interface Names {
     readonly scheduleResume: string;
     readonly scheduleDelete: string;
     readonly scheduleTrigger: string;
+    readonly dlqList: string;
+    readonly dlqGet: string;
+    readonly dlqRetry: string;
+    readonly dlqPurge: string;
     /** Wildcard the coordinator's queue group subscribes to. */
     readonly all: string;
   };
@@ -203,6 +207,10 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
       scheduleResume: `${p}.api.schedule.resume`,
       scheduleDelete: `${p}.api.schedule.delete`,
       scheduleTrigger: `${p}.api.schedule.trigger`,
+      dlqList: `${p}.api.dlq.list`,
+      dlqGet: `${p}.api.dlq.get`,
+      dlqRetry: `${p}.api.dlq.retry`,
+      dlqPurge: `${p}.api.dlq.purge`,
       all: `${p}.api.>`,
     },
     queueGroups: { coordinator: `${p}-coordinator` },

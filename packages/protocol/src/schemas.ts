@@ -382,6 +382,64 @@ const deadlineNotice = {
   properties: { v: version, kind: { const: 'deadline' }, taskId: id },
 } as const;
 
+const dlqFilter = {
+  source: token,
+  type: token,
+  taskId: id,
+} as const;
+
+const dlqListRequest = {
+  $id: 'dlq-list-request',
+  type: 'object',
+  properties: {
+    v: requestVersion,
+    ...dlqFilter,
+    limit: { type: 'integer', minimum: 1, maximum: 1000 },
+    after: nonNegInt,
+  },
+  additionalProperties: false,
+} as const;
+
+const dlqGetRequest = {
+  $id: 'dlq-get-request',
+  type: 'object',
+  required: ['seq'],
+  properties: { v: requestVersion, seq: posInt },
+  additionalProperties: false,
+} as const;
+
+const dlqSelectRequest = {
+  $id: 'dlq-select-request',
+  type: 'object',
+  properties: { v: requestVersion, seq: posInt, all: { const: true }, ...dlqFilter },
+  oneOf: [{ required: ['seq'] }, { required: ['all'] }],
+  additionalProperties: false,
+} as const;
+
+/** A dead letter as stored (written by jetsched's actors; read back by the DLQ API). */
+const deadLetter = {
+  $id: 'dead-letter',
+  type: 'object',
+  required: ['v', 'kind', 'source', 'subject', 'reason', 'actor', 'at', 'data'],
+  properties: {
+    v: version,
+    kind: { const: 'dead-letter' },
+    source: { type: 'string' },
+    subject: { type: 'string' },
+    reason: errorRecord,
+    actor: { type: 'string' },
+    at: millis,
+    deliveries: nonNegInt,
+    headers: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
+    task: {
+      type: 'object',
+      required: ['id', 'type', 'group', 'index', 'attempt'],
+      properties: { id, type: token, group: token, index: subtaskIndex, attempt: posInt },
+    },
+    data: {},
+  },
+} as const;
+
 const cancelRequest = {
   $id: 'cancel-request',
   type: 'object',
@@ -859,6 +917,10 @@ export const schemas = {
   'schedule-list-request': scheduleListRequest,
   'schedule-record': scheduleRecord,
   'fire-notice': fireNotice,
+  'dlq-list-request': dlqListRequest,
+  'dlq-get-request': dlqGetRequest,
+  'dlq-select-request': dlqSelectRequest,
+  'dead-letter': deadLetter,
   'deadline-notice': deadlineNotice,
   'credit-notice': creditNotice,
   'release-state': releaseState,

@@ -419,10 +419,68 @@ export interface DeadLetter {
   reason: ErrorRecord;
   actor: string;
   at: number;
-  /** How often JetStream delivered the message before it was given up. */
+  /** How often JetStream delivered the message before it was given up (a subtask: its attempts). */
   deliveries?: number;
   headers?: Record<string, string[]>;
+  /**
+   * A subtask that failed its last attempt (source `subtask`): which, so that it can be found and
+   * run again; `data` is its work item as it last ran, input included.
+   */
+  task?: { id: string; type: string; group: string; index: number; attempt: number };
   data: Uint8Array;
+}
+
+/** A dead letter as the API lists it: its place in the DLQ stream, without its message. */
+export type DeadLetterEntry = Omit<DeadLetter, 'v' | 'kind' | 'data' | 'headers'> & { seq: number };
+
+/** `<prefix>.api.dlq.list`: dead letters, oldest first, from after `after` (a sequence). */
+export interface DlqListRequest {
+  v?: number;
+  source?: string;
+  type?: string;
+  taskId?: string;
+  limit?: number;
+  after?: number;
+}
+
+export interface DlqListReply {
+  items: DeadLetterEntry[];
+  /** Pass as `after` for the next page; absent at the end. */
+  next?: number;
+}
+
+/** `<prefix>.api.dlq.get`: one dead letter with its message decoded (msgpack or JSON, else bytes). */
+export interface DlqGetRequest {
+  v?: number;
+  seq: number;
+}
+
+export interface DlqGetReply {
+  entry: DeadLetterEntry & { headers?: Record<string, string[]>; message: unknown };
+}
+
+/**
+ * `<prefix>.api.dlq.retry` and `.purge`: one dead letter by `seq`, or all that match the filter
+ * (`all: true` is required without `seq`, so that an empty filter never purges by accident).
+ */
+export interface DlqSelectRequest {
+  v?: number;
+  seq?: number;
+  all?: boolean;
+  source?: string;
+  type?: string;
+  taskId?: string;
+}
+
+export interface DlqRetryReply {
+  /** Each subtask run again as a new task (`taskId`), and the dead letter it came from. */
+  retried: { seq: number; taskId: string }[];
+  /** Dead letters matched that cannot be run again (not of a subtask). */
+  skipped: number;
+}
+
+export interface DlqPurgeReply {
+  purged: number;
 }
 
 /** The topology manifest `provision` writes, in the config KV bucket under `topology`. JSON. */

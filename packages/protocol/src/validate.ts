@@ -12,6 +12,10 @@ import type {
   CreditNotice,
   ExecutorAdvert,
   FireNotice,
+  DlqListRequest,
+  DlqGetRequest,
+  DlqSelectRequest,
+  DeadLetter,
   DeadlineNotice,
   GetRequest,
   GroupGetRequest,
@@ -71,6 +75,10 @@ export interface SchemaTypes {
   'schedule-list-request': { v?: number };
   'schedule-record': ScheduleRecord;
   'fire-notice': FireNotice;
+  'dlq-list-request': DlqListRequest;
+  'dlq-get-request': DlqGetRequest;
+  'dlq-select-request': DlqSelectRequest;
+  'dead-letter': DeadLetter;
   'deadline-notice': DeadlineNotice;
   'credit-notice': CreditNotice;
   'release-state': ReleaseState;
