@@ -254,3 +254,44 @@ describe('dead letters of subtasks, and redrive', () => {
     await expect(stack.client.deadLetter(items[0]!.seq)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });
+
+describe('fan-in with partial results', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({
+      executors: [
+        {
+          handlers: {
+            // items of odd values fail, for good
+            some: (input) => {
+              const [n] = (input as { items: number[] }).items;
+              if ((n ?? 0) % 2 === 1) throw new NonRetryableError(`odd: ${n}`);
+              return n;
+            },
+          },
+        },
+      ],
+    });
+  });
+  afterAll(() => stack?.close());
+
+  it('finishes with null for each failed subtask while within maxFailures, dead-lettering each; one more fails the task', async () => {
+    const split = { kind: 'items', chunkSize: 1 } as const;
+    const [within, over] = await stack.client.submitMany([
+      { type: 'some', payload: [2, 3, 4, 5], split, fanIn: { maxFailures: 2 } },
+      { type: 'some', payload: [1, 3, 4], split, fanIn: { maxFailures: 1 } },
+    ]);
+    if (!within?.ok || !over?.ok) throw new Error('submit failed');
+    expect(await stack.client.result(within.id, { timeoutMs: 20_000 })).toEqual([2, null, 4, null]);
+    expect((await stack.client.get(within.id)).task).toMatchObject({
+      state: 'succeeded',
+      subtasks: { succeeded: 2, failed: 2 },
+    });
+    await expect(stack.client.result(over.id, { timeoutMs: 20_000 })).rejects.toMatchObject({
+      message: expect.stringContaining('odd') as unknown,
+    });
+    // each failed subtask of the task that survived them is a dead letter, with its input
+    const dead = (await stack.client.deadLetters({ taskId: within.id })).items;
+    expect(dead.map((d) => d.task?.index).sort()).toEqual([1, 3]);
+  });
+});

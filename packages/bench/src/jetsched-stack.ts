@@ -62,7 +62,13 @@ export const CPU_LABELS = ['coordinator', 'scheduler', 'executor', 'nats-server'
 
 /** Starts the cluster; `env` goes to every role process (the executor's stamps file, for one). */
 export async function startJetschedStack(env: Record<string, string> = {}): Promise<JetschedStack> {
-  const server: NatsServer = await startServer({ monitoring: true });
+  // BENCH_SYNC=always: the server fsyncs every write (`sync_interval: always`), for the cost of
+  // durability across power loss (docs/operations.md, What is promised)
+  const sync = process.env['BENCH_SYNC'];
+  const server: NatsServer = await startServer({
+    monitoring: true,
+    ...(sync ? { jetstreamConfig: `sync_interval: ${sync}` } : {}),
+  });
   const prefix = 'bench';
   const roles: RoleProcess[] = [];
   let client: Client | undefined;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createTask, recordOutcomes, type OutcomeItem } from '@jetsched/protocol';
-import { inHandResults } from './aggregate.js';
+import { FAILED, inHandResults } from './aggregate.js';
 
 function outcome(index: number, delivery: number, result: unknown, total = 2): OutcomeItem {
   return { taskId: 't', index, total, attempt: 1, delivery, ok: true, result, startedAt: 1, finishedAt: 2 };
@@ -58,6 +58,6 @@ describe('the results in hand of a task its last outcomes end', () => {
       startedAt: 1,
       finishedAt: 2,
     };
-    expect(inHandResults(2, [outcome(0, 1, 'a'), failed], [undefined, undefined])).toEqual(['a', undefined]);
+    expect(inHandResults(2, [outcome(0, 1, 'a'), failed], [undefined, undefined])).toEqual(['a', FAILED]);
   });
 });

@@ -1,6 +1,8 @@
 /**
  * Turning recorded subtask outcomes into the task result: collect them in subtask order, fold them
- * with a registered reducer, or discard them.
+ * with a registered reducer, or discard them. A subtask that failed within its task's fan-in (the
+ * task succeeds with partial results) is {@link FAILED} here: `null` when collected, skipped by a
+ * reducer.
  */
 import {
   decode,
@@ -14,6 +16,9 @@ import {
 import { scanBucket, type Topology } from '@jetsched/runtime';
 import type { Reducer } from './options.js';
 
+/** The result of a subtask that failed (partial results). */
+export const FAILED: unique symbol = Symbol('failed subtask');
+
 /**
  * Reads every subtask result of a task, in index order, in one pass over the subtask records stored
  * beside its record in the tasks bucket (`<taskId>.<index>`; `<taskId>.result` is skipped).
@@ -25,8 +30,8 @@ export async function readResults(topo: Topology, task: TaskRecord): Promise<unk
   for await (const e of scanBucket(topo.js, topo.names.buckets.tasks, `${task.id}.*`)) {
     if (!/^\d+$/.test(e.key.slice(task.id.length + 1))) continue;
     const rec = validate('subtask-record', decode(e.data));
-    if (rec.index < total && rec.ok && results[rec.index] === undefined) {
-      results[rec.index] = rec.result;
+    if (rec.index < total && results[rec.index] === undefined) {
+      results[rec.index] = rec.ok ? rec.result : FAILED;
       seen++;
     }
   }
@@ -52,7 +57,7 @@ export function inHandResults(
 ): unknown[] {
   const results = new Array<unknown>(total);
   items.forEach((o, k) => {
-    if (refused[k] === undefined && o.ok && o.index < total) results[o.index] = o.result;
+    if (refused[k] === undefined && o.index < total) results[o.index] = o.ok ? o.result : FAILED;
   });
   return results;
 }
@@ -67,7 +72,7 @@ export async function aggregateResults(
     case 'none':
       return null;
     case 'collect':
-      return results;
+      return results.map((r) => (r === FAILED ? null : r));
     case 'reduce': {
       const reducer = reducers[task.type];
       if (!reducer) {
@@ -75,7 +80,9 @@ export async function aggregateResults(
       }
       let acc: unknown = undefined;
       try {
-        for (let i = 0; i < results.length; i++) acc = await reducer(acc, results[i], i);
+        for (let i = 0; i < results.length; i++) {
+          if (results[i] !== FAILED) acc = await reducer(acc, results[i], i);
+        }
       } catch (err) {
         throw new JetschedError(
           ErrorCode.ReduceFailed,

@@ -19,6 +19,7 @@ import {
   decode,
   encode,
   ErrorCode,
+  awaitsEnd,
   currentAttempt,
   failTask,
   finishTask,
@@ -216,7 +217,7 @@ export class OutcomeRecorder {
     for (const [id, u] of updated) {
       const rec = u.stored.record;
       again.push(...(await this.#nextAttempts(rec, u.changed ? u.out.retries : [], outcomes.get(id))));
-      dead.push(...lastFailures(rec, u.changed ? u.out.failedBy : undefined, outcomes.get(id)));
+      dead.push(...lastFailures(rec, u.changed ? u.out.lastFailures : [], outcomes.get(id)));
       this.#logRefused(id, rec, outcomes.get(id));
       if (u.changed && isTerminal(rec.state)) this.#logEnd(rec);
       // outcomes of a task that ended already: a redelivery after a crash between the record write
@@ -224,8 +225,7 @@ export class OutcomeRecorder {
       const isLate = outcomes.get(id)?.refused.some((r) => r.why === 'stopped') ?? false;
       if ((u.changed && isTerminal(rec.state)) || isLate) stopped.push(rec);
       if (isLate) late.push(rec);
-      const c = rec.subtasks;
-      if (!isTerminal(rec.state) && c && c.succeeded === c.total) awaiting.push(u.stored);
+      if (awaitsEnd(rec)) awaiting.push(u.stored);
     }
     if (failures.length > 0) await this.failTasks(failures);
     await Promise.all([
@@ -289,7 +289,7 @@ export class OutcomeRecorder {
         }),
       confirm,
       refused,
-      out: { retries: res.retries, failedBy: res.failedBy },
+      out: { retries: res.retries, lastFailures: res.lastFailures },
     };
   }
 
@@ -436,21 +436,22 @@ export class OutcomeRecorder {
 /** What a record write decided beyond the record: attempts to send, the failure that failed the task. */
 interface Decided {
   retries: Retry[];
-  failedBy: OutcomeItem | undefined;
+  /** Failures that counted as their subtask's last (the task survives them, or fails by one). */
+  lastFailures: OutcomeItem[];
 }
 
 /**
- * The failures to dead-letter after a record write: the one that failed the task in this write
- * (`failedBy`), or one that failed it in an earlier write and came back (the coordinator died
- * before its dead letter was stored; the copy is dropped by its dedupe id).
+ * The failures to dead-letter after a record write: those that counted as their subtask's last in
+ * this write (`decided`), or the one that failed the task in an earlier write and came back (the
+ * coordinator died before its dead letter was stored; the copy is dropped by its dedupe id).
  */
 function lastFailures(
   rec: TaskRecord,
-  failedBy: OutcomeItem | undefined,
+  decided: OutcomeItem[],
   o: TaskOutcome | undefined,
 ): { rec: TaskRecord; item: OutcomeItem & { ok: false } }[] {
-  if (rec.state !== 'failed') return [];
-  if (failedBy && !failedBy.ok) return [{ rec, item: failedBy }];
+  const now = decided.flatMap((item) => (item.ok ? [] : [{ rec, item }]));
+  if (now.length > 0 || rec.state !== 'failed') return now;
   const by = (rec.error?.details as { subtask?: unknown } | undefined)?.subtask;
   return (o?.refused ?? []).flatMap(({ item, why }) =>
     why === 'stopped' && !item.ok && item.index === by && item.attempt === currentAttempt(rec, item.index)

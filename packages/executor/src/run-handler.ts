@@ -29,14 +29,6 @@ export class ExecutorShutdown extends JetschedError {
   }
 }
 
-/** The abort reason of a subtask whose task failed by another subtask: not reported (the task failed already). */
-export class SiblingFailed extends JetschedError {
-  override readonly name = 'SiblingFailed';
-  constructor() {
-    super(ErrorCode.Cancelled, 'another subtask of the same task failed');
-  }
-}
-
 /** The abort reason of a subtask whose task was cancelled or failed elsewhere: not reported. */
 export class TaskStopped extends JetschedError {
   override readonly name = 'TaskStopped';

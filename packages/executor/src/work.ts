@@ -49,7 +49,7 @@ import type { Leases } from './leases.js';
 import type { ExecutorConfig } from './options.js';
 import type { OutcomeSender } from './outcome-sender.js';
 import type { RunningNotices } from './running-notices.js';
-import { ExecutorShutdown, runHandler, SiblingFailed, TaskStopped, type Ran } from './run-handler.js';
+import { ExecutorShutdown, runHandler, TaskStopped, type Ran } from './run-handler.js';
 import type { SlotPool } from './slots.js';
 
 /** How stale the executor's knowledge of stopped tasks may be when a message arrives. */
@@ -145,7 +145,7 @@ export async function processWork(w: WorkContext, msg: JsMsg): Promise<void> {
           if (c.signal.aborted || w.gate.get(it.taskId)) return;
           const done = w.running.started(it);
           const r = await runHandler(topo, cfg, it, delivery(it), c, maxBytes).finally(done);
-          report(outcomeOf(w, it, r, c, runnable, controllers));
+          report(outcomeOf(w, it, r, c));
           if (await outlives(r.ended)) {
             lingering.push(r.ended);
             w.cfg.log.warn(
@@ -207,19 +207,13 @@ async function outlives(ended: Promise<void>): Promise<boolean> {
 }
 
 /**
- * What becomes of a handler's run: its outcome, or nothing (its task stopped, or a sibling failed it).
- * A failure that fails the task aborts the task's other subtasks of this message.
+ * What becomes of a handler's run: its outcome, or nothing (its task stopped). A failure does not
+ * stop the task's other subtasks here: whether it fails the task is the coordinator's to decide
+ * (retries, a fan-in that survives it); when it does, the task's stop aborts them.
  */
-function outcomeOf(
-  w: WorkContext,
-  it: WorkItem,
-  r: Ran,
-  c: AbortController,
-  runnable: readonly WorkItem[],
-  controllers: readonly AbortController[],
-): Ran | undefined {
+function outcomeOf(w: WorkContext, it: WorkItem, r: Ran, c: AbortController): Ran | undefined {
   const reason: unknown = c.signal.reason;
-  if (reason instanceof SiblingFailed || reason instanceof TaskStopped) return undefined;
+  if (reason instanceof TaskStopped) return undefined;
   if (!r.item.ok && !(reason instanceof ExecutorShutdown)) {
     w.cfg.log.warn(
       {
@@ -232,13 +226,6 @@ function outcomeOf(
       },
       'subtask failed',
     );
-    // a failure that is not retried fails the task: its other subtasks here need not run
-    // (a retryable one may be tried again, and they still count)
-    if (!r.item.error.retryable)
-      runnable.forEach((other, j) => {
-        if (other !== it && other.taskId === it.taskId)
-          (controllers[j] as AbortController).abort(new SiblingFailed());
-      });
   }
   return r;
 }

@@ -60,6 +60,16 @@ const errorRecord = {
   },
 } as const;
 
+const fanIn = {
+  type: 'object',
+  minProperties: 1,
+  properties: {
+    maxFailures: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+    maxFailureRatio: { type: 'number', minimum: 0, maximum: 1 },
+  },
+  additionalProperties: false,
+} as const;
+
 /** The most attempts a retry policy may allow. */
 export const MAX_ATTEMPTS = 1_000;
 
@@ -167,6 +177,7 @@ const submitRequest = {
     delayMs: { type: 'integer', minimum: 0, maximum: MAX_DELAY_MS },
     runAt: millis,
     deadlineMs: { type: 'integer', minimum: 1, maximum: MAX_DELAY_MS },
+    fanIn,
     retry: retryPolicy,
     metadata,
   },
@@ -542,6 +553,7 @@ const taskRecord = {
     subtasksPerMessage,
     retry: retryPolicy,
     deadline: millis,
+    fanIn,
     metadata,
     payloadBytes: nonNegInt,
     state,

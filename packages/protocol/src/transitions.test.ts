@@ -301,6 +301,44 @@ describe('retries', () => {
   });
 });
 
+describe('fan-in with partial results', () => {
+  const failure = (index: number, total: number): OutcomeItem => ({
+    taskId: 'T',
+    index,
+    total,
+    attempt: 1,
+    delivery: 1,
+    startedAt: NOW,
+    finishedAt: NOW,
+    ok: false,
+    error: { ...ERR, retryable: false },
+  });
+
+  it('survives up to maxFailures failed subtasks and succeeds with partial results; one more fails it', () => {
+    const rec = { ...task(4), fanIn: { maxFailures: 1 } };
+    const one = recordOutcomes(rec, [failure(0, 4), outcome(1, 4), outcome(2, 4)], NOW);
+    expect(one.next).toMatchObject({ state: 'running', subtasks: { succeeded: 2, failed: 1 } });
+    expect(one.lastFailures).toHaveLength(1);
+    const last = recordOutcomes(one.next!, [outcome(3, 4)], NOW);
+    expect(last.awaitsResult).toBe(true);
+    expect(finishTask(last.next!, { ok: true, hasResult: true }, NOW)?.state).toBe('succeeded');
+    const two = recordOutcomes(one.next!, [failure(3, 4)], NOW);
+    expect(two.next?.state).toBe('failed');
+    expect(two.failedBy?.index).toBe(3);
+  });
+
+  it('bounds the share of failed subtasks with maxFailureRatio, and both bounds when both are given', () => {
+    const ratio = { ...task(10), fanIn: { maxFailureRatio: 0.2 } };
+    const r = recordOutcomes(ratio, [failure(0, 10), failure(1, 10)], NOW);
+    expect(r.next?.state).toBe('running');
+    expect(recordOutcomes(r.next!, [failure(2, 10)], NOW).next?.state).toBe('failed');
+    const both = { ...task(10), fanIn: { maxFailures: 1, maxFailureRatio: 0.5 } };
+    expect(recordOutcomes(both, [failure(0, 10), failure(1, 10)], NOW).next?.state).toBe('failed');
+    // without a fan-in the first failure fails the task, as before
+    expect(recordOutcomes(task(10), [failure(0, 10)], NOW).next?.state).toBe('failed');
+  });
+});
+
 describe('transitions, by property', () => {
   const scenario = fc
     .integer({ min: 1, max: 12 })

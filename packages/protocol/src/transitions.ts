@@ -67,6 +67,7 @@ export function createTask(t: NewTask): TaskRecord {
   if (req.timeoutMs !== undefined) rec.timeoutMs = req.timeoutMs;
   if (req.subtasksPerMessage !== undefined) rec.subtasksPerMessage = req.subtasksPerMessage;
   if (req.retry !== undefined) rec.retry = req.retry;
+  if (req.fanIn !== undefined) rec.fanIn = req.fanIn;
   if (req.deadlineMs !== undefined) rec.deadline = Math.max(t.now, t.runAt ?? t.now) + req.deadlineMs;
   if (req.metadata !== undefined) rec.metadata = req.metadata;
   if (t.total !== undefined) rec.subtasks = newCounts(t.total);
@@ -205,6 +206,11 @@ export interface OutcomesResult {
    * as current; the caller sends it on). Their outcomes are not refused, and not in `done`.
    */
   retries: Retry[];
+  /**
+   * Failures that counted as their subtask's last (in `done`): those the task's fan-in survives, and
+   * the one that failed it. The caller dead-letters them.
+   */
+  lastFailures: OutcomeItem[];
   /** The failed outcome that failed the task now, if one did. */
   failedBy: OutcomeItem | undefined;
   /** Every subtask has an outcome, all successful, and the task still needs its result to finish. */
@@ -232,6 +238,7 @@ export function recordOutcomes(
       next: undefined,
       refused: items.map(() => 'stopped'),
       retries: [],
+      lastFailures: [],
       failedBy: undefined,
       awaitsResult: false,
     };
@@ -243,6 +250,7 @@ export function recordOutcomes(
   let failedBy: OutcomeItem | undefined;
   let firstStart: number | undefined;
   const retries: Retry[] = [];
+  const lastFailures: OutcomeItem[] = [];
   const refused = items.map((o) => {
     // on the counts as they stand: a retry decided earlier in this batch makes its attempt current
     let r = refusal(rec, counts, done, o);
@@ -271,13 +279,15 @@ export function recordOutcomes(
     if (o.ok) succeeded++;
     else {
       failed++;
-      failedBy ??= o;
+      lastFailures.push(o);
+      // one more than the fan-in survives fails the task
+      if (!toleratesFailures(rec.fanIn, failed, counts.total)) failedBy ??= o;
     }
     firstStart = Math.min(firstStart ?? o.startedAt, o.startedAt);
     return undefined;
   });
   if (!counts || !done || firstStart === undefined) {
-    return { next: undefined, refused, retries, failedBy: undefined, awaitsResult: false };
+    return { next: undefined, refused, retries, lastFailures, failedBy: undefined, awaitsResult: false };
   }
   const next: TaskRecord = {
     ...rec,
@@ -291,12 +301,29 @@ export function recordOutcomes(
       next: failTask(next, subtaskError(failedBy.index, failedBy.error), now),
       refused,
       retries: [],
+      lastFailures,
       failedBy,
       awaitsResult: false,
     };
   }
   next.state = 'running';
-  return { next, refused, retries, failedBy, awaitsResult: allDone };
+  return { next, refused, retries, lastFailures, failedBy, awaitsResult: allDone };
+}
+
+/** True when a task with `fanIn` survives `failed` failed subtasks of `total` (none without a fan-in). */
+export function toleratesFailures(fanIn: TaskRecord['fanIn'], failed: number, total: number): boolean {
+  if (failed === 0) return true;
+  if (!fanIn) return false;
+  if (fanIn.maxFailures === undefined && fanIn.maxFailureRatio === undefined) return false;
+  if (fanIn.maxFailures !== undefined && failed > fanIn.maxFailures) return false;
+  return fanIn.maxFailureRatio === undefined || failed <= fanIn.maxFailureRatio * total;
+}
+
+/** True when every subtask has its outcome and the task only waits for its result to end it. */
+export function awaitsEnd(rec: TaskRecord): boolean {
+  const c = rec.subtasks;
+  if (isTerminal(rec.state) || !c) return false;
+  return c.succeeded + c.failed === c.total && toleratesFailures(rec.fanIn, c.failed, c.total);
 }
 
 /**
@@ -329,11 +356,12 @@ export function subtaskError(index: number, error: ErrorRecord): ErrorRecord {
 
 // ---- ending -------------------------------------------------------------------------------------
 
-/** Ends a task whose every subtask succeeded, once its results are aggregated (or that failed). */
+/**
+ * Ends a task whose every subtask has its outcome (all succeeded, or failed within its fan-in), once
+ * its results are aggregated (or their aggregation failed).
+ */
 export function finishTask(rec: TaskRecord, finish: Finish, now: number): TaskRecord | undefined {
-  if (isTerminal(rec.state)) return undefined;
-  const c = rec.subtasks;
-  if (!c || c.succeeded !== c.total) return undefined;
+  if (!awaitsEnd(rec)) return undefined;
   return end(rec, finish, now);
 }
 

@@ -61,6 +61,17 @@ export interface RetryPolicy {
   backoff?: Backoff;
 }
 
+/**
+ * How many failed subtasks a task survives: it fails at once on one more than that; with no more, it
+ * succeeds with partial results (`null` for each failed subtask's result; a reducer skips them).
+ * `maxFailures`: at most that many; `maxFailureRatio`: at most that share of its subtasks; both
+ * given, both hold. Absent: the first failure fails the task.
+ */
+export interface FanIn {
+  maxFailures?: number;
+  maxFailureRatio?: number;
+}
+
 /** What a client sends to submit one task. */
 export interface SubmitRequest {
   /** Optional: the protocol version the client speaks (1 or 2). */
@@ -100,6 +111,8 @@ export interface SubmitRequest {
    * submit, or its `runAt`); its running subtasks are aborted.
    */
   deadlineMs?: number;
+  /** Finish with partial results when few enough subtasks failed. @defaultValue fail at once */
+  fanIn?: FanIn;
   metadata?: Record<string, string>;
 }
 
@@ -176,6 +189,7 @@ export interface TaskRecord {
   retry?: RetryPolicy;
   /** When the task fails unless it has ended (ms since the epoch): `deadlineMs` after it may start. */
   deadline?: number;
+  fanIn?: FanIn;
   metadata?: Record<string, string>;
   /** A delayed task runs no sooner than this (ms); it is `delayed` until then. */
   runAt?: number;

@@ -17,6 +17,8 @@ export interface ServerOptions {
   port?: number;
   /** Extra nats-server config text appended to the generated config. */
   extraConfig?: string;
+  /** Extra settings inside the `jetstream { }` block, e.g. `sync_interval: always`. */
+  jetstreamConfig?: string;
   /** Store directory; a fresh temporary one by default (removed by `stop({ clean: true })`). */
   storeDir?: string;
   serverName?: string;
@@ -66,7 +68,9 @@ function configText(o: ServerOptions & { port: number; storeDir: string }, ports
   const lines = [
     `listen: "127.0.0.1:${o.port === 0 ? -1 : o.port}"`,
     `ports_file_dir: "${portsDir}"`,
-    `jetstream { store_dir: "${o.storeDir}", max_memory_store: 268435456, max_file_store: 10737418240 }`,
+    `jetstream { store_dir: "${o.storeDir}", max_memory_store: 268435456, max_file_store: 10737418240${
+      o.jetstreamConfig ? `, ${o.jetstreamConfig}` : ''
+    } }`,
   ];
   if (o.serverName) lines.push(`server_name: "${o.serverName}"`);
   if (o.monitoring) lines.push('http: "127.0.0.1:-1"');

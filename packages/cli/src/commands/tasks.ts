@@ -108,6 +108,8 @@ export const taskOptions = {
   backoff: { type: 'string' },
   jitter: { type: 'string' },
   deadline: { type: 'string' },
+  'max-failures': { type: 'string' },
+  'max-failure-ratio': { type: 'string' },
 } as const;
 
 /** The request fields of a task of `type` from {@link taskOptions}. */
@@ -128,6 +130,12 @@ export async function taskFromFlags(
   if (values['timeout-ms']) req['timeoutMs'] = int(values['timeout-ms'], 'timeout-ms', 0);
   if (values['per-message']) req['subtasksPerMessage'] = int(values['per-message'], 'per-message', 1);
   if (values.deadline) req['deadlineMs'] = parseDuration(values.deadline, 'deadline');
+  if (values['max-failures'] || values['max-failure-ratio']) {
+    const fanIn: Record<string, number> = {};
+    if (values['max-failures']) fanIn['maxFailures'] = int(values['max-failures'], 'max-failures', 0);
+    if (values['max-failure-ratio']) fanIn['maxFailureRatio'] = Number(values['max-failure-ratio']);
+    req['fanIn'] = fanIn;
+  }
   if (values.attempts || values.backoff) {
     if (!values.attempts) throw new Error('--backoff needs --attempts (how many attempts in all)');
     const retry: RetryPolicy = { maxAttempts: int(values.attempts, 'attempts', 1) };
