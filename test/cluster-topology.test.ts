@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -18,10 +21,12 @@ interface Ready {
 
 describe('the no-Docker cluster topology (jetsched cluster)', () => {
   const prefix = uniquePrefix();
-  const proc = spawn(process.execPath, [BIN_PATH, 'cluster', '--handlers', JOBS, '--prefix', prefix], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOG_LEVEL: 'warn' },
-  });
+  const logDir = mkdtempSync(join(tmpdir(), 'jetsched-cluster-test-'));
+  const proc = spawn(
+    process.execPath,
+    [BIN_PATH, 'cluster', '--handlers', JOBS, '--prefix', prefix, '--log-dir', logDir],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } },
+  );
   let stderr = '';
   proc.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   afterAll(async () => {
@@ -29,6 +34,7 @@ describe('the no-Docker cluster topology (jetsched cluster)', () => {
       proc.kill('SIGKILL');
       await once(proc, 'exit');
     }
+    rmSync(logDir, { recursive: true, force: true });
   });
 
   it('runs 3 routed nats-servers with R3 streams and every role as a process, and a task end to end', async () => {

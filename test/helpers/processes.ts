@@ -2,7 +2,7 @@
  * Role processes for tests, on a given server and prefix, with logs kept for failure messages, and a
  * ledger file the fixture jobs append every handler run to (test/fixtures/jobs.mjs).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -48,6 +48,8 @@ export function roles(servers: string, prefix: string, env: Record<string, strin
     },
     async stopAll() {
       await Promise.all(all.map((p) => p.stop('SIGTERM')));
+      // a test leaves nothing in the temporary directory (KEEP_TEST_LOGS=1 keeps the role logs)
+      if (!process.env['KEEP_TEST_LOGS']) rmSync(logDir, { recursive: true, force: true });
     },
     logOf(p) {
       try {
@@ -147,6 +149,7 @@ export async function startProcessCluster(
       await Promise.all(sets.map((s) => s.stopAll()));
       await nc.close();
       await server.stop({ clean: true });
+      rmSync(ledgerFile, { force: true });
     },
   };
 }
