@@ -13,7 +13,8 @@ export const FULL = process.env['FAULTS'] === 'full';
 /** A task the scenario submitted and was acknowledged: how it should end, and its result. */
 export interface Submitted {
   id: string;
-  expect: 'succeeded' | 'failed';
+  /** How it must end; `failed` and `cancelled` count as "failed as expected". */
+  expect: 'succeeded' | 'failed' | 'cancelled';
   /** The result it must have when it succeeds (a duplicate counted would change it). */
   result?: unknown;
 }
@@ -101,7 +102,7 @@ export async function check(
     }
     if (!isTerminal(rec.state)) row.stuck++;
     else if (rec.state === 'succeeded' && s.expect === 'succeeded') row.completed++;
-    else if (rec.state === 'failed' && s.expect === 'failed') row.failedAsExpected++;
+    else if (rec.state === s.expect) row.failedAsExpected++;
     const counts = rec.subtasks;
     if (counts && counts.succeeded + counts.failed > counts.total) row.duplicatedOutcomes++;
     else if (rec.state === 'succeeded' && s.result !== undefined) {

@@ -210,6 +210,91 @@ describe('faults', () => {
     }
   });
 
+  it('7. a handler that ignores its timeout, and one whose result cannot be encoded', async () => {
+    const c = await startProcessCluster();
+    try {
+      c.procs.start('coordinator');
+      c.procs.start('scheduler');
+      c.procs.start('executor', ['--concurrency', '2']);
+      await Promise.all(c.procs.all.map((p) => p.ready));
+      const n = FULL ? 8 : 4;
+      const stubborn: Submitted[] = [];
+      for (let k = 0; k < n; k++) {
+        const { id } = await c.client.submit({ type: 'stubborn', payload: { ms: 1_000 }, timeoutMs: 200 });
+        stubborn.push({ id, expect: 'failed' });
+      }
+      const { id: bad } = await c.client.submit({ type: 'unencodable', payload: 1 });
+      const row = await check(c, "a handler that ignores its timeout; a result that can't be encoded", [
+        ...stubborn,
+        { id: bad, expect: 'failed' },
+      ]);
+      expectClean(row);
+      expect(row.failedAsExpected).toBe(n + 1);
+      for (const s of stubborn) {
+        await expect(c.client.result(s.id)).rejects.toMatchObject({ code: 'TIMEOUT' });
+      }
+      await expect(c.client.result(bad)).rejects.toMatchObject({ code: 'RESULT_UNENCODABLE' });
+      expect(c.ledger().filter((l) => l.startsWith(`${bad} `))).toHaveLength(1);
+      // the executor of two slots never ran more than two at once, though each ran on past its abort
+      await c.waitForLedger((l) => l.filter((x) => x.startsWith('end ')).length >= n, 20_000);
+      const events = c
+        .ledger()
+        .filter((l) => l.startsWith('begin ') || l.startsWith('end '))
+        .map((l) => {
+          const [what, , , at] = l.split(' ');
+          return { at: Number(at), d: what === 'begin' ? 1 : -1 };
+        })
+        .sort((a, b) => a.at - b.at || a.d - b.d);
+      let running = 0;
+      let most = 0;
+      for (const e of events) most = Math.max(most, (running += e.d));
+      expect(most).toBeLessThanOrEqual(2);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('8. cancel a task of many subtasks mid-run: running ones aborted, none starts after the reply', async () => {
+    const c = await startProcessCluster({}, { ackWaitMs: 2_000 });
+    try {
+      c.procs.start('coordinator');
+      c.procs.start('scheduler');
+      c.procs.start('executor', ['--concurrency', '8']);
+      c.procs.start('executor', ['--concurrency', '8']);
+      await Promise.all(c.procs.all.map((p) => p.ready));
+      const total = FULL ? 10_000 : 2_000;
+      const { id } = await c.client.submit({
+        type: 'tick',
+        payload: Array.from({ length: total }, () => 20),
+        split: { kind: 'items', chunkSize: 1 },
+        aggregate: { kind: 'none' },
+      });
+      await c.waitForLedger((l) => l.filter((x) => x.startsWith(`begin ${id} `)).length >= 200, 30_000);
+      const faultAt = Date.now();
+      await c.client.cancel(id, 'fault suite');
+      const replied = Date.now();
+      await sleep(3_000);
+      const begins = c
+        .ledger()
+        .filter((l) => l.startsWith(`begin ${id} `))
+        .map((l) => Number(l.split(' ')[3]));
+      expect(begins.filter((at) => at > replied)).toEqual([]);
+      expect(begins.length).toBeLessThan(total);
+      const row = await check(
+        c,
+        `cancel a task of ${total} subtasks mid-run`,
+        [{ id, expect: 'cancelled' }],
+        {
+          faultAt,
+        },
+      );
+      expectClean(row);
+      expect(row.failedAsExpected).toBe(1);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('10. 20 concurrent submissions with one idempotency key, and the same key after a server restart', async () => {
     const c = await startProcessCluster();
     try {
