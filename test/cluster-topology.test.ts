@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -31,8 +32,13 @@ describe('the no-Docker cluster topology (jetsched cluster)', () => {
   proc.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   afterAll(async () => {
     if (proc.exitCode === null) {
-      proc.kill('SIGKILL');
-      await once(proc, 'exit');
+      // SIGTERM first: the cluster stops its servers and roles (a SIGKILL would orphan them)
+      const exited = once(proc, 'exit');
+      proc.kill('SIGTERM');
+      if (!(await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)]))) {
+        proc.kill('SIGKILL');
+        await exited;
+      }
     }
     rmSync(logDir, { recursive: true, force: true });
   });

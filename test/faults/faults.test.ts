@@ -264,7 +264,7 @@ describe('faults', () => {
       await Promise.all(c.procs.all.map((p) => p.ready));
       const total = FULL ? 10_000 : 2_000;
       const { id } = await c.client.submit({
-        type: 'tick',
+        type: 'nap',
         payload: Array.from({ length: total }, () => 20),
         split: { kind: 'items', chunkSize: 1 },
         aggregate: { kind: 'none' },
