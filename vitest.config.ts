@@ -7,6 +7,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['source', 'import', 'default'] } },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
+    // the fault-injection suite runs on its own (vitest.faults.config.ts): `pnpm test` runs it after
+    exclude: ['**/node_modules/**', 'test/faults/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // integration files each start their own nats-server; two at a time suits a 2-core machine
