@@ -145,7 +145,11 @@ class ExecutorImpl extends ActorBase<ExecutorConfig> implements Executor {
         try {
           const max = Math.max(1, Math.floor(free / this.#perMessage));
           this.#fetch = await consumer.fetch({ max_messages: max, expires: PULL_EXPIRES_MS });
-          for await (const m of this.#fetch) this.#start(m, work);
+          for await (const m of this.#fetch) {
+            // a delivery that arrives while draining goes back at once (not after its ack wait)
+            if (this.#stopping) m.nak();
+            else this.#start(m, work);
+          }
         } catch (err) {
           if (this.#stopping) break;
           cfg.log.warn({ err }, 'pull failed; retrying');
@@ -156,7 +160,8 @@ class ExecutorImpl extends ActorBase<ExecutorConfig> implements Executor {
     // drain: stop pulling, let running handlers finish (abort them after the drain timeout)
     this.life.onClose('drain', async () => {
       this.#stopping = true;
-      this.#fetch?.stop();
+      // the pull under way is left to end (within PULL_EXPIRES_MS): stopping it would unsubscribe,
+      // and a message the server had already sent would be lost until its ack wait ran out
       this.#slotFreed?.();
       await loop;
       const all = Promise.allSettled([...this.#inflight.values()]);
