@@ -6,6 +6,8 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { BIN_PATH } from '@jetsched/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -293,5 +295,47 @@ describe('fan-in with partial results', () => {
     // each failed subtask of the task that survived them is a dead letter, with its input
     const dead = (await stack.client.deadLetters({ taskId: within.id })).items;
     expect(dead.map((d) => d.task?.index).sort()).toEqual([1, 3]);
+  });
+});
+
+describe('cancelling a task with a retry waiting out its backoff', () => {
+  let stack: Stack;
+  const runs: number[] = [];
+  beforeAll(async () => {
+    stack = await startStack({
+      executors: [
+        {
+          handlers: {
+            fails: (_x, ctx) => {
+              runs.push(ctx.attempt);
+              throw new Error('fails every time');
+            },
+          },
+        },
+      ],
+    });
+  });
+  afterAll(() => stack?.close());
+
+  it('removes the retry and the deadline schedules, and the retry never runs', async () => {
+    const { id } = await stack.client.submit({
+      type: 'fails',
+      payload: 1,
+      retry: { maxAttempts: 3, backoff: { kind: 'fixed', delayMs: 2_000 } },
+      deadlineMs: 60_000,
+    });
+    const n = names(stack.prefix);
+    const jsm = await jetstreamManager(stack.raw);
+    const waiting = async (): Promise<number> =>
+      (await jsm.streams.info(n.streams.delayed, { subjects_filter: `${n.prefix}.*.>` })).state.messages;
+    // attempt 1 failed; attempt 2 waits under its schedule, beside the deadline's
+    const deadline = Date.now() + 10_000;
+    while ((await waiting()) < 2 && Date.now() < deadline) await sleep(50);
+    expect(runs).toEqual([1]);
+    expect(await waiting()).toBe(2);
+    expect((await stack.client.cancel(id, 'no longer wanted')).state).toBe('cancelled');
+    expect(await waiting()).toBe(0);
+    await sleep(2_500);
+    expect(runs).toEqual([1]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Stop notices: when a task is cancelled or fails, a tombstone on `<prefix>.stops.<taskId>` tells
  * every executor (now or started later) to abort its running subtasks and skip its queued ones, and
- * every scheduler to release none of them.
+ * every scheduler to release none of them. And when a task ends in any way, the server-held
+ * schedules it still has (its deadline, retries waiting out their backoff) are removed.
  */
 import { encode, isTerminal, WIRE_VERSION, type StopNotice, type TaskRecord } from '@jetsched/protocol';
 import type { OutMsg, Topology } from '@jetsched/runtime';
@@ -21,7 +22,10 @@ export function stopNoticeOf(task: TaskRecord): StopNotice | undefined {
   return n;
 }
 
-/** Publishes the stop notices of the given tasks (deduped per task); throws when one is not stored. */
+/**
+ * Publishes the stop notices of the given tasks (deduped per task), then removes the schedules of
+ * those that ended; throws when a notice is not stored.
+ */
 export async function publishStops(topo: Topology, tasks: readonly TaskRecord[]): Promise<void> {
   const msgs: OutMsg[] = [];
   for (const t of tasks) {
@@ -29,4 +33,22 @@ export async function publishStops(topo: Topology, tasks: readonly TaskRecord[])
     if (n) msgs.push({ subject: topo.names.stopSubject(t.id), data: encode(n), msgId: `stop.${t.id}` });
   }
   if (msgs.length > 0) await topo.publisher.publishAllOrThrow(msgs);
+  await dropSchedules(topo, tasks);
+}
+
+/**
+ * Removes the deadline and the pending retries' schedules of tasks that ended (only tasks that have
+ * them: a purge per task). Best effort: a schedule left fires, and its notice finds the task ended.
+ */
+async function dropSchedules(topo: Topology, tasks: readonly TaskRecord[]): Promise<void> {
+  const stream = topo.names.streams.delayed;
+  const filters: string[] = [];
+  for (const t of tasks) {
+    if (!isTerminal(t.state)) continue;
+    if (t.deadline !== undefined) filters.push(topo.names.deadlineSubject(t.id));
+    if (t.subtasks?.attempts) filters.push(topo.names.retriesFilter(t));
+  }
+  await Promise.all(
+    filters.map((filter) => topo.jsm.streams.purge(stream, { filter }).catch(() => undefined)),
+  );
 }

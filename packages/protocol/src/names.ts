@@ -147,6 +147,8 @@ export interface Names {
   subtaskAttemptSubject(taskId: string, index: number, attempt: number): string;
   /** The schedule of a failed subtask's next attempt, held until its backoff is over. */
   retrySubject(task: { id: string; group: string; type: string }, index: number, attempt: number): string;
+  /** Every retry schedule of a task (a filter). */
+  retriesFilter(task: { id: string; group: string; type: string }): string;
   /** KV key of a task's result envelope in the tasks bucket. */
   resultKey(taskId: string): string;
   /** The KV subject of a task's result envelope, beside its task record in the tasks bucket. */
@@ -262,6 +264,7 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
     subtaskRecordSubject: (taskId, index) => `$KV.${tasksBucket}.${taskId}.${index}`,
     subtaskAttemptSubject: (taskId, index, attempt) => `$KV.${tasksBucket}.${taskId}.${index}.${attempt}`,
     retrySubject: (t, index, attempt) => `${p}.delayed.${t.group}.${t.type}.${t.id}.r${index}.${attempt}`,
+    retriesFilter: (t) => `${p}.delayed.${t.group}.${t.type}.${t.id}.*.*`,
     resultKey: (taskId) => `${taskId}.${RESULT_KEY}`,
     resultSubject: (taskId) => `$KV.${tasksBucket}.${taskId}.${RESULT_KEY}`,
     subjects: {
