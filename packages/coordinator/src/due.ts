@@ -382,12 +382,10 @@ export class DueNotices {
       msg.ack();
     } catch (err) {
       this.cfg.log.warn({ err, taskId: items[0]?.taskId }, 'could not send a retry on; it comes back');
-      // on its last delivery the tasks fail: their subtask would wait for an attempt never sent
-      const ids = [...new Set(items.map((i) => i.taskId))];
-      await this.#failed(msg, err, async (error) => {
-        const now = Date.now();
-        await this.records.update(ids, (cur) => ({ next: failTask(cur.record, error, now), out: undefined }));
-      });
+      // on its last delivery the tasks fail (and stop): their subtask would wait for an attempt never sent
+      await this.#failed(msg, err, (error) =>
+        this.failTasks(items.map((i) => ({ taskId: i.taskId, error }))),
+      );
     }
   }
 

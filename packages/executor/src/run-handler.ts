@@ -42,10 +42,11 @@ export interface Ran {
   /** The item msgpack-encoded, ready to go in an outcome message. */
   bytes: Uint8Array;
   /**
-   * Settles when the handler really ends. The outcome is decided at an abort (a timeout, a stop), but
-   * a handler that ignores its signal runs on: its slot stays taken until this settles.
+   * A handler that ignores its signal runs on after the abort that decided its outcome (a timeout,
+   * a stop): this settles when it really ends, and its slot stays taken until then. Undefined when
+   * the handler had ended by the time the outcome was decided.
    */
-  ended: Promise<void>;
+  runningOn: Promise<void> | undefined;
 }
 
 /** Calls the handler for one subtask; resolves with its outcome whatever happens. */
@@ -79,7 +80,8 @@ export async function runHandler(
           work.timeoutMs,
         );
   let item: OutcomeItem;
-  let ended: Promise<void> = Promise.resolve();
+  let ended: Promise<void> | undefined;
+  let returned = false;
   try {
     const handler = cfg.handlers[work.type];
     if (!handler)
@@ -114,9 +116,10 @@ export async function runHandler(
       },
     };
     const running = Promise.resolve().then(() => handler(work.input, ctx));
+    // registered before `abortable`'s own callbacks: `returned` is set by the time they run
     ended = running.then(
-      () => undefined,
-      () => undefined,
+      () => void (returned = true),
+      () => void (returned = true),
     );
     const result: unknown = await abortable(running, controller.signal);
     item = { ...base, ok: true, result: result === undefined ? null : result, finishedAt: Date.now() };
@@ -127,7 +130,7 @@ export async function runHandler(
   } finally {
     if (timeout) clearTimeout(timeout);
   }
-  return { item, bytes: encodeOutcome(item, maxBytes), ended };
+  return { item, bytes: encodeOutcome(item, maxBytes), runningOn: returned ? undefined : ended };
 }
 
 /**

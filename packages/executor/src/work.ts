@@ -146,13 +146,13 @@ export async function processWork(w: WorkContext, msg: JsMsg): Promise<void> {
           const done = w.running.started(it);
           const r = await runHandler(topo, cfg, it, delivery(it), c, maxBytes).finally(done);
           report(outcomeOf(w, it, r, c));
-          if (await outlives(r.ended)) {
-            lingering.push(r.ended);
+          if (r.runningOn) {
+            lingering.push(r.runningOn);
             w.cfg.log.warn(
               { taskId: it.taskId, type: it.type, subtask: it.index, attempt: it.attempt },
               'a handler runs on after its abort (it ignores its signal): its slot stays taken until it returns',
             );
-            await r.ended;
+            await r.runningOn;
             w.cfg.log.info(
               { taskId: it.taskId, subtask: it.index },
               'the handler that ran on after its abort returned',
@@ -196,14 +196,6 @@ async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> 
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** True when `ended` has not settled by the next turn of the event loop: the handler runs on. */
-async function outlives(ended: Promise<void>): Promise<boolean> {
-  let done = false;
-  void ended.then(() => (done = true));
-  await new Promise((r) => setImmediate(r));
-  return !done;
 }
 
 /**
