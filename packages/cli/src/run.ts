@@ -28,6 +28,8 @@ setup (once per cluster, and after an upgrade; roles refuse to start without it)
 roles (run until SIGTERM/SIGINT; executors drain in-flight work first):
   coordinator [--handlers jobs.js]        serve the API, record outcomes (reducers from jobs.js)
               [--due-spread-ms 1000]      delayed tasks due at one moment fire spread over this
+              [--orphan-check-ms 30000]   a task whose coordinator died mid-submit is handed on
+                                          by then (1000-60000)
   scheduler   [--handlers jobs.js]        split tasks and release them by priority, fairness and limits
   executor    --handlers jobs.js [--group G] [--concurrency N]
   dev         [--handlers jobs.js] [--executors N]

@@ -15,6 +15,7 @@ import {
   type Topology,
 } from '@jetsched/runtime';
 import { Api } from './api.js';
+import { Backstops } from './backstops.js';
 import { DUE_NOTICE_BATCH, DueNotices } from './due.js';
 import { DeadLetters } from './dead-letters.js';
 import { Retries } from './retries.js';
@@ -38,7 +39,9 @@ class CoordinatorImpl extends ActorBase<CoordinatorConfig> implements Coordinato
     const registry = await ExecutorRegistry.watch(topo, cfg.log);
     this.life.onClose('executor-registry', () => registry.close());
     const retries = new Retries(topo, records, cfg);
-    const submitter = new Submitter(topo, store, records.cache, index, registry, cfg);
+    const backstops = new Backstops(topo, store, cfg);
+    this.life.onClose('backstops', () => backstops.close());
+    const submitter = new Submitter(topo, store, records.cache, index, registry, backstops, cfg);
     const deadLetters = new DeadLetters(topo, submitter, cfg);
     const recorder = new OutcomeRecorder(topo, store, records, index, retries, deadLetters, cfg);
     const schedules = new Schedules(topo, store, submitter, cfg);
@@ -59,6 +62,7 @@ class CoordinatorImpl extends ActorBase<CoordinatorConfig> implements Coordinato
       topo,
       records,
       submitter,
+      backstops,
       schedules,
       retries,
       (f) => recorder.failTasks(f),

@@ -16,7 +16,8 @@
  * The same consumer brings the fire notices of cron and interval schedules (`kind: "fire"`), which
  * ./schedules.ts turns into tasks, one schedule's notices in order, and those of retries waiting out
  * their backoff (a ready message's `items`: a subtask's next attempt), which ./retries.ts sends on,
- * and tasks' deadlines (`kind: "deadline"`), which fail a task that has not ended.
+ * and tasks' deadlines (`kind: "deadline"`), which fail a task that has not ended, and hand-offs'
+ * backstops (./backstops.ts), which hand on the tasks of a submit whose coordinator died.
  */
 import type { JsMsg } from '@nats-io/jetstream';
 import {
@@ -42,6 +43,7 @@ import {
   SIGNATURE_HEADER,
   type Topology,
 } from '@jetsched/runtime';
+import { BackstopHeader, type Backstops } from './backstops.js';
 import type { CoordinatorConfig } from './options.js';
 import type { Records } from './records.js';
 import type { Retries } from './retries.js';
@@ -94,6 +96,7 @@ export class DueNotices {
     private readonly topo: Topology,
     private readonly records: Records,
     private readonly submitter: Submitter,
+    private readonly backstops: Backstops,
     private readonly schedules: Schedules,
     private readonly retries: Retries,
     /** Fails tasks and stops their work (./outcomes.ts `failTasks`). */
@@ -162,6 +165,10 @@ export class DueNotices {
             ErrorCode.BadRequest,
             'a due notice without a valid signature: only a coordinator schedules tasks',
           );
+        }
+        if (msg.headers?.get(BackstopHeader.Subject)) {
+          this.#run(() => this.#backstop(msg));
+          continue;
         }
         const value = decode(msg.data, msgContentType(msg));
         if (kindOf(value) === 'deadline') {
@@ -371,6 +378,17 @@ export class DueNotices {
       msg.ack();
     } catch (err) {
       this.cfg.log.warn({ err, taskId }, 'could not fail a task at its deadline; it comes back');
+      await this.#failed(msg, err);
+    }
+  }
+
+  /** A hand-off's backstop fired: its copy goes on if its tasks still wait for it (./backstops.ts). */
+  async #backstop(msg: JsMsg): Promise<void> {
+    try {
+      await this.backstops.fired(msg);
+      msg.ack();
+    } catch (err) {
+      this.cfg.log.warn({ err }, 'could not handle a hand-off backstop; it comes back');
       await this.#failed(msg, err);
     }
   }

@@ -37,6 +37,16 @@ export const DEFAULT_CANCEL_CONFIRM_MS = 2_000;
  */
 export const DEFAULT_DUE_SPREAD_MS = 1_000;
 
+/**
+ * How long after a submit round its hand-off backstops fire (./backstops.ts): a task whose
+ * coordinator died between writing its record and handing it on is handed on this long after its
+ * submit, or this plus the due ack wait when the coordinator that takes the backstop dies too. At
+ * most {@link MAX_ORPHAN_CHECK_MS}, so that a backstop fires within the streams' duplicate window.
+ * @defaultValue 30 s
+ */
+export const DEFAULT_ORPHAN_CHECK_MS = 30_000;
+export const MAX_ORPHAN_CHECK_MS = 60_000;
+
 export interface CoordinatorOptions extends ActorOptions {
   reducers?: Record<string, Reducer>;
   /** @defaultValue {@link DEFAULT_MAX_REQUEST_BYTES} */
@@ -53,6 +63,8 @@ export interface CoordinatorOptions extends ActorOptions {
   maxSubtasks?: number;
   /** @defaultValue {@link DEFAULT_DUE_SPREAD_MS}; 0 fires each schedule just before its time. */
   dueSpreadMs?: number;
+  /** @defaultValue {@link DEFAULT_ORPHAN_CHECK_MS}; 1 s to {@link MAX_ORPHAN_CHECK_MS}. */
+  orphanCheckMs?: number;
 }
 
 export interface CoordinatorConfig extends ActorConfig {
@@ -62,6 +74,7 @@ export interface CoordinatorConfig extends ActorConfig {
   readonly cancelConfirmMs: number;
   readonly maxSubtasks: number;
   readonly dueSpreadMs: number;
+  readonly orphanCheckMs: number;
 }
 
 export function compileCoordinatorOptions(o: CoordinatorOptions): CoordinatorConfig {
@@ -76,5 +89,12 @@ export function compileCoordinatorOptions(o: CoordinatorOptions): CoordinatorCon
     cancelConfirmMs: positiveInt('cancelConfirmMs', o.cancelConfirmMs ?? DEFAULT_CANCEL_CONFIRM_MS),
     maxSubtasks: positiveInt('maxSubtasks', o.maxSubtasks ?? DEFAULT_MAX_SUBTASKS, MAX_SUBTASKS_LIMIT),
     dueSpreadMs: nonNegativeInt('dueSpreadMs', o.dueSpreadMs ?? DEFAULT_DUE_SPREAD_MS),
+    orphanCheckMs: orphanCheckMs(o.orphanCheckMs ?? DEFAULT_ORPHAN_CHECK_MS),
   });
+}
+
+function orphanCheckMs(ms: number): number {
+  const v = positiveInt('orphanCheckMs', ms, MAX_ORPHAN_CHECK_MS);
+  if (v < 1_000) throw new Error(`orphanCheckMs must be at least 1000, got ${v}`);
+  return v;
 }

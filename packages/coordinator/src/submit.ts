@@ -36,6 +36,7 @@ import {
   type TaskRecord,
 } from '@jetsched/protocol';
 import {
+  failpoint,
   GroupCommit,
   maxBodyBytes,
   toError,
@@ -45,7 +46,9 @@ import {
   type RecordCache,
   type TaskStore,
   type Topology,
+  type WriteResult,
 } from '@jetsched/runtime';
+import type { Backstops } from './backstops.js';
 import type { ListIndex } from './list-index.js';
 import type { CoordinatorConfig } from './options.js';
 
@@ -107,6 +110,7 @@ export class Submitter {
     private readonly cache: RecordCache,
     private readonly index: ListIndex,
     private readonly registry: ExecutorRegistry,
+    private readonly backstops: Backstops,
     private readonly cfg: CoordinatorConfig,
   ) {}
 
@@ -179,45 +183,83 @@ export class Submitter {
 
     // inputs are encoded once: their size goes in the record, their bytes in the hand-off
     const fresh = entries.map((_, i) => i).filter((i) => results[i] === undefined);
-    const inputs = fresh.map((i) => encodeInput((entries[i] as Entry).req));
     const now = Date.now();
-    const records: TaskRecord[] = fresh.map((i, k) =>
-      newRecord(ids[i] as string, entries[i] as Entry, inputs[k]?.bytes.length ?? 0, now),
-    );
-    // new tasks are indexed as pending in the same window; a lost page only delays their listing
-    const { results: written, alongsideFailed } = await this.store.write(
-      records.map((record) => ({ record, expect: 0 })),
-      this.index.pages(records),
-    );
-    if (alongsideFailed)
-      this.cfg.log.warn({ err: alongsideFailed }, 'could not index submitted tasks as pending');
-    const recorded: number[] = [];
+    const tasks: HandOff[] = fresh.map((i) => {
+      const e = entries[i] as Entry;
+      const input = encodeInput(e.req);
+      return { record: newRecord(ids[i] as string, e, input?.bytes.length ?? 0, now), input };
+    });
+    const { written, handedOff } = await this.#recordAndHandOff(tasks);
     written.forEach((w, k) => {
       const i = fresh[k] as number;
-      if (w.ok) {
-        this.cache.set({ record: records[k] as TaskRecord, revision: w.revision });
-        recorded.push(k);
-      } else
+      const err = handedOff[k];
+      if (!w.ok && !w.conflict) {
         fail(
           i,
           new JetschedError(ErrorCode.Internal, `could not record the task: ${w.error.message}`, {
             retryable: true,
           }),
         );
-    });
-
-    const handedOff = await this.handOff(
-      recorded.map((k) => ({ record: records[k] as TaskRecord, input: inputs[k] })),
-    );
-    recorded.forEach((k, n) => {
-      const i = fresh[k] as number;
-      const err = handedOff[n];
-      if (err) fail(i, err);
+      } else if (err) fail(i, err);
       else results[i] = { ok: true, id: ids[i] as string, duplicate: false };
     });
     return results.map(
       (r) => r ?? { ok: false, error: toErrorRecord(new Error('not submitted'), ErrorCode.Internal) },
     );
+  }
+
+  /**
+   * Writes the records of new tasks (create-if-absent, indexed as pending in the same window) and
+   * hands them on. The hand-off's backstops (./backstops.ts) go ahead of the records in the same
+   * window, so a crash after the records leaves no task without a way on; once the hand-off is
+   * stored they are purged. A write that conflicts found the record stored already (an earlier try
+   * of the same write, or of the same idempotency key) and is handed on all the same. Per task: the
+   * write's result, and the error of its hand-off (undefined when stored, or not tried).
+   */
+  async #recordAndHandOff(
+    tasks: readonly HandOff[],
+  ): Promise<{ written: WriteResult[]; handedOff: (Error | undefined)[] }> {
+    if (tasks.length === 0) return { written: [], handedOff: [] };
+    const packs = this.#handOffPacks(tasks);
+    const backstop = this.backstops.of(packs.map((p) => p.msg));
+    // sent first on the connection: a record is never stored without its backstop having been sent
+    const guarding = this.topo.publisher.publishAll(backstop.msgs);
+    const [{ results: written, alongsideFailed }, guarded] = await Promise.all([
+      this.store.write(
+        tasks.map(({ record }) => ({ record, expect: 0 })),
+        this.index.pages(tasks.map((t) => t.record)),
+      ),
+      guarding,
+    ]);
+    if (alongsideFailed)
+      this.cfg.log.warn({ err: alongsideFailed }, 'could not index submitted tasks as pending');
+    const unguarded = guarded.find((r) => !r.ok);
+    if (unguarded && !unguarded.ok)
+      this.cfg.log.warn(
+        { err: unguarded.error.message },
+        'could not store a backstop of a hand-off: its tasks are lost if this coordinator stops before they are handed on',
+      );
+    await failpoint('coordinator.before-hand-off');
+    written.forEach((w, k) => {
+      if (w.ok) this.cache.set({ record: (tasks[k] as HandOff).record, revision: w.revision });
+    });
+    const recorded = tasks
+      .map((_, k) => k)
+      .filter((k) => {
+        const w = written[k] as WriteResult;
+        return w.ok || w.conflict;
+      });
+    const handedOff = new Array<Error | undefined>(tasks.length);
+    if (recorded.length === tasks.length) {
+      // the hand-off as its backstops copy it
+      await this.#publishPacks(packs, handedOff, 'could not hand the task on');
+    } else {
+      const errors = await this.handOff(recorded.map((k) => tasks[k] as HandOff));
+      recorded.forEach((k, n) => (handedOff[k] = errors[n]));
+    }
+    // a hand-off that failed keeps its backstops: they hand it on when they fire
+    if (!handedOff.some((e) => e)) this.backstops.drop(backstop.round);
+    return { written, handedOff };
   }
 
   /**
@@ -283,10 +325,10 @@ export class Submitter {
     const input = encodeInput(entry.req);
     const record = newRecord(id, entry, input?.bytes.length ?? 0, Date.now());
     const {
-      results: [w],
-    } = await this.store.write([{ record, expect: 0 }], this.index.pages([record]));
+      written: [w],
+      handedOff: [err],
+    } = await this.#recordAndHandOff([{ record, input }]);
     if (w && !w.ok && !w.conflict) throw w.error;
-    const [err] = await this.handOff([{ record, input }]);
     if (err) throw err;
   }
 
@@ -298,28 +340,38 @@ export class Submitter {
    */
   async handOff(tasks: readonly HandOff[]): Promise<(Error | undefined)[]> {
     const errors = new Array<Error | undefined>(tasks.length);
-    const delayed = tasks.map((_, i) => i).filter((i) => tasks[i]?.record.state === 'delayed');
-    const ready = tasks.map((_, i) => i).filter((i) => tasks[i]?.record.state !== 'delayed');
-    const timed = tasks.map((_, i) => i).filter((i) => tasks[i]?.record.deadline !== undefined);
-    const [a, b, c] = await Promise.all([
-      this.schedule(delayed.map((i) => tasks[i] as HandOff)),
-      this.enqueue(ready.map((i) => tasks[i] as HandOff)),
-      this.#deadlines(timed.map((i) => (tasks[i] as HandOff).record)),
-    ]);
-    delayed.forEach((i, k) => (errors[i] = a[k]));
-    ready.forEach((i, k) => (errors[i] = b[k]));
-    timed.forEach((i, k) => (errors[i] ??= c[k]));
+    await this.#publishPacks(this.#handOffPacks(tasks), errors, 'could not hand the task on');
     return errors;
+  }
+
+  /** Every message that hands `tasks` on, each with the tasks it holds (their indexes in `tasks`). */
+  #handOffPacks(tasks: readonly HandOff[]): Pack[] {
+    const where = (pred: (t: HandOff) => boolean): number[] =>
+      tasks.map((_, i) => i).filter((i) => pred(tasks[i] as HandOff));
+    const of = (list: number[], packs: Pack[]): Pack[] =>
+      packs.map((p) => ({ msg: p.msg, members: p.members.map((k) => list[k] as number) }));
+    const delayed = where((t) => t.record.state === 'delayed');
+    const ready = where((t) => t.record.state !== 'delayed');
+    const timed = where((t) => t.record.deadline !== undefined);
+    return [
+      ...of(delayed, this.#scheduleMsgs(delayed.map((i) => tasks[i] as HandOff))),
+      ...of(
+        ready,
+        this.#readyMsgs(
+          ready.map((i) => tasks[i] as HandOff),
+          false,
+        ),
+      ),
+      ...of(timed, this.#deadlineMsgs(timed.map((i) => (tasks[i] as HandOff).record))),
+    ];
   }
 
   /**
    * Deadlines as server-held schedules (`<prefix>.deadline.<taskId>`), each firing a deadline notice
    * at its time; the coordinator that takes it fails the task if it has not ended (./due.ts).
    */
-  async #deadlines(records: readonly TaskRecord[]): Promise<(Error | undefined)[]> {
-    const errors = new Array<Error | undefined>(records.length);
-    if (records.length === 0) return errors;
-    const msgs = records.map((r, i) => {
+  #deadlineMsgs(records: readonly TaskRecord[]): Pack[] {
+    return records.map((r, i) => {
       const notice: DeadlineNotice = { v: WIRE_VERSION, kind: 'deadline', taskId: r.id };
       const data = encode(notice);
       const msg: OutMsg = {
@@ -335,8 +387,6 @@ export class Submitter {
       };
       return { msg, members: [i] };
     });
-    await this.#publishPacks(msgs, errors, 'could not set the task deadline');
-    return errors;
   }
 
   /**
@@ -346,9 +396,7 @@ export class Submitter {
    * a little before the first one's time; the coordinator that takes the notice holds each task
    * until its own time (./due.ts).
    */
-  async schedule(tasks: readonly HandOff[]): Promise<(Error | undefined)[]> {
-    const errors = new Array<Error | undefined>(tasks.length);
-    if (tasks.length === 0) return errors;
+  #scheduleMsgs(tasks: readonly HandOff[]): Pack[] {
     const now = Date.now();
     const items = tasks.map((t) => taskItem(t.record, t.input));
     // tasks of one group and type due within the same second share a schedule: a burst due at one
@@ -360,7 +408,7 @@ export class Submitter {
       list.push(i);
       together.set(key, list);
     });
-    const msgs: { msg: OutMsg; members: number[] }[] = [];
+    const msgs: Pack[] = [];
     const max = maxBodyBytes(this.topo.nc);
     for (const members of together.values()) {
       const packs = packMessages(
@@ -400,8 +448,7 @@ export class Submitter {
         });
       }
     }
-    await this.#publishPacks(msgs, errors, 'could not schedule the task');
-    return errors;
+    return msgs;
   }
 
   /**
@@ -417,7 +464,13 @@ export class Submitter {
     opts: { onePerMessage?: boolean } = {},
   ): Promise<(Error | undefined)[]> {
     const errors = new Array<Error | undefined>(tasks.length);
-    if (tasks.length === 0) return errors;
+    const packs = this.#readyMsgs(tasks, opts.onePerMessage ?? false);
+    await this.#publishPacks(packs, errors, 'could not hand the task to the schedulers');
+    return errors;
+  }
+
+  /** The ready messages of `tasks` (see {@link enqueue}). */
+  #readyMsgs(tasks: readonly HandOff[], onePerMessage: boolean): Pack[] {
     const items = tasks.map((t) => taskItem(t.record, t.input));
     const bySubject = new Map<string, number[]>();
     tasks.forEach((t, i) => {
@@ -427,12 +480,12 @@ export class Submitter {
       list.push(i);
       bySubject.set(subject, list);
     });
-    const msgs: { msg: OutMsg; members: number[] }[] = [];
+    const msgs: Pack[] = [];
     const max = maxBodyBytes(this.topo.nc);
     for (const [subject, members] of bySubject) {
       const packs = packMessages(
         members.map((i) => ({ size: (items[i] as Uint8Array).length })),
-        opts.onePerMessage ? 1 : Number.MAX_SAFE_INTEGER,
+        onePerMessage ? 1 : Number.MAX_SAFE_INTEGER,
         max,
       );
       for (const pack of packs) {
@@ -463,21 +516,18 @@ export class Submitter {
         });
       }
     }
-    await this.#publishPacks(msgs, errors, 'could not hand the task to the schedulers');
-    return errors;
+    return msgs;
   }
 
   /** Publishes messages of several tasks each; a message not stored sets `errors` of its tasks. */
-  async #publishPacks(
-    msgs: readonly { msg: OutMsg; members: number[] }[],
-    errors: (Error | undefined)[],
-    what: string,
-  ): Promise<void> {
+  async #publishPacks(msgs: readonly Pack[], errors: (Error | undefined)[], what: string): Promise<void> {
     const published = await this.topo.publisher.publishAll(msgs.map((m) => m.msg));
     published.forEach((r, k) => {
       if (r.ok) return;
-      for (const i of (msgs[k] as { members: number[] }).members) {
-        errors[i] = new JetschedError(ErrorCode.Internal, `${what}: ${r.error.message}`, { retryable: true });
+      for (const i of (msgs[k] as Pack).members) {
+        errors[i] ??= new JetschedError(ErrorCode.Internal, `${what}: ${r.error.message}`, {
+          retryable: true,
+        });
       }
     });
   }
@@ -487,6 +537,12 @@ export class Submitter {
 export interface Input {
   key: 'payload' | 'payloadRef';
   bytes: Uint8Array;
+}
+
+/** One hand-off message, with the tasks it holds (their indexes in the list it was made from). */
+interface Pack {
+  msg: OutMsg;
+  members: number[];
 }
 
 /** A recorded task to hand on, with its input. */

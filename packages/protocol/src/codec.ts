@@ -39,30 +39,37 @@ export function encode(value: unknown, ct: ContentType = ContentType.MsgPack): U
 /** Decodes bytes to an unvalidated value; throws a BAD_ENCODING JetschedError naming the format. */
 export function decode(data: Uint8Array, ct: ContentType = ContentType.MsgPack): unknown {
   if (ct === ContentType.Json) {
+    let value: unknown;
     try {
-      return JSON.parse(textDecoder.decode(data)) as unknown;
+      value = JSON.parse(textDecoder.decode(data)) as unknown;
     } catch (err) {
       throw new JetschedError(ErrorCode.BadEncoding, `malformed JSON: ${(err as Error).message}`, {
         cause: err,
       });
     }
+    checkNesting(value, 0);
+    return value;
   }
   if (data.length === 0) {
     throw new JetschedError(ErrorCode.BadEncoding, 'malformed msgpack: empty message');
   }
+  let value: unknown;
   try {
     // multiple values in one buffer are a framing error for us, not a valid message
     const values = packr.unpackMultiple(data) as unknown[];
     if (values.length !== 1) {
       throw new Error(`expected one msgpack value, found ${values.length}`);
     }
-    if (containsReserved(values[0])) throw new Error('reserved byte 0xc1');
-    return values[0];
+    value = values[0];
   } catch (err) {
     throw new JetschedError(ErrorCode.BadEncoding, `malformed msgpack: ${(err as Error).message}`, {
       cause: err,
     });
   }
+  if (checkNesting(value, 0)) {
+    throw new JetschedError(ErrorCode.BadEncoding, 'malformed msgpack: reserved byte 0xc1');
+  }
+  return value;
 }
 
 // BigInts have no JSON form; they are written as plain (arbitrary precision) JSON numbers, which is
@@ -140,11 +147,24 @@ function arrayHeader(n: number): Uint8Array {
   return Uint8Array.of(0xdd, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 }
 
-/** msgpackr decodes the never-used byte 0xc1 to a marker object instead of failing; we reject it. */
-function containsReserved(v: unknown): boolean {
+/**
+ * Values nested deeper than this (arrays and maps within each other) are refused with `BAD_REQUEST`
+ * wherever a message is decoded: nothing downstream has to survive a value 5,000 levels deep.
+ */
+export const MAX_NESTING = 100;
+
+/**
+ * Walks a decoded value: throws `BAD_REQUEST` when it nests deeper than {@link MAX_NESTING}, and
+ * returns true when it holds the never-used msgpack byte 0xc1 (msgpackr decodes it to a marker
+ * object instead of failing; we reject it).
+ */
+function checkNesting(v: unknown, depth: number): boolean {
   if (v === C1) return true;
   if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return false;
-  if (Array.isArray(v)) return v.some(containsReserved);
-  for (const k in v) if (containsReserved((v as Record<string, unknown>)[k])) return true;
+  if (depth >= MAX_NESTING) {
+    throw new JetschedError(ErrorCode.BadRequest, `a value is nested more than ${MAX_NESTING} levels deep`);
+  }
+  if (Array.isArray(v)) return v.some((x) => checkNesting(x, depth + 1));
+  for (const k in v) if (checkNesting((v as Record<string, unknown>)[k], depth + 1)) return true;
   return false;
 }

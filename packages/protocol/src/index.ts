@@ -23,6 +23,7 @@ export {
 export {
   encode,
   decode,
+  MAX_NESTING,
   encodeJson,
   decodeJson,
   contentTypeOf,

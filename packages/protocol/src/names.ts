@@ -119,6 +119,13 @@ export interface Names {
   deadlineSubject(taskId: string): string;
   /** Where a delayed task's schedule, or a cron schedule, fires its due notice. */
   dueSubject(): string;
+  /**
+   * A hand-off's backstop (`<p>.backstop.<round>.<n>`): a copy of one hand-off message, scheduled to
+   * fire if the coordinator that wrote it dies before the hand-off is stored (coordinator
+   * `backstops.ts`); every backstop of a submit round shares `<p>.backstop.<round>.>`.
+   */
+  backstopSubject(round: string, n: number): string;
+  backstopRoundFilter(round: string): string;
   /** The server-held schedule (cron or `@every`) of a schedule definition. */
   cronSubject(scheduleId: string): string;
   /** A schedule definition in the config bucket. */
@@ -158,6 +165,7 @@ export interface Names {
     readonly delayedAll: string;
     readonly cronAll: string;
     readonly deadlineAll: string;
+    readonly backstopAll: string;
     readonly workAll: string;
     readonly outcomesAll: string;
     /** Outcomes of every group. */
@@ -246,6 +254,8 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
     delayedSubject: (t) => `${p}.delayed.${t.group}.${t.type}.${t.id}`,
     delayedBatchSubject: (b) => `${p}.delayed.${b.group}.${b.type}.${b.id}.${b.count}`,
     dueSubject: () => `${p}.due`,
+    backstopSubject: (round, n) => `${p}.backstop.${round}.${n}`,
+    backstopRoundFilter: (round) => `${p}.backstop.${round}.>`,
     deadlineSubject: (taskId) => `${p}.deadline.${taskId}`,
     cronSubject: (id) => `${p}.cron.${id}`,
     scheduleKey: (id) => `schedule.${id}`,
@@ -272,6 +282,7 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
       delayedAll: `${p}.delayed.>`,
       cronAll: `${p}.cron.>`,
       deadlineAll: `${p}.deadline.>`,
+      backstopAll: `${p}.backstop.>`,
       workAll: `${p}.work.>`,
       outcomesAll: `${p}.outcomes.>`,
       outcomesGroups: `${p}.outcomes.*`,

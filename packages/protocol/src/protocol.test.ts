@@ -9,11 +9,14 @@ import {
   decode,
   emptyBitmap,
   encode,
+  encodeJson,
+  ErrorCode,
   explain,
   idempotencyKvKey,
   newTaskId,
   isTerminal,
   JetschedError,
+  MAX_NESTING,
   names,
   itemsPerMessage,
   packMessages,
@@ -164,6 +167,28 @@ describe('codec', () => {
     expect(() => decode(new Uint8Array())).toThrow(/empty/);
     expect(() => decode(new TextEncoder().encode('{'), ContentType.Json)).toThrow(/malformed JSON/);
     expect(() => decode(new Uint8Array([0x01, 0x02]))).toThrow(/one msgpack value/);
+  });
+  it(`refuses values nested more than ${MAX_NESTING} levels deep, in msgpack and JSON`, () => {
+    const nested = (levels: number): unknown => {
+      let v: unknown = 1;
+      for (let i = 0; i < levels; i++) v = i % 2 ? [v] : { a: v };
+      return v;
+    };
+    const refused = (fn: () => unknown): string | undefined => {
+      try {
+        fn();
+        return undefined;
+      } catch (err) {
+        return (err as JetschedError).code;
+      }
+    };
+    expect(decode(encode(nested(MAX_NESTING)))).toEqual(nested(MAX_NESTING));
+    expect(refused(() => decode(encode(nested(MAX_NESTING + 1))))).toBe(ErrorCode.BadRequest);
+    const deepJson = '['.repeat(5_000) + ']'.repeat(5_000);
+    expect(refused(() => decode(new TextEncoder().encode(deepJson), ContentType.Json))).toBe(
+      ErrorCode.BadRequest,
+    );
+    expect(decode(encodeJson(nested(MAX_NESTING)), ContentType.Json)).toEqual(nested(MAX_NESTING));
   });
 });
 

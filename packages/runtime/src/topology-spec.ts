@@ -26,9 +26,9 @@ import {
  * Version of the layout below; a role refuses a manifest of another layout. 3: subtask records and
  * results moved into the tasks bucket, beside the records that guard them (no subtasks and results
  * buckets); the tasks bucket republishes record keys only. 6: the delayed stream holds tasks'
- * deadlines (`<prefix>.deadline.>`).
+ * deadlines (`<prefix>.deadline.>`). 7: and the backstops of hand-offs (`<prefix>.backstop.>`).
  */
-export const TOPOLOGY_LAYOUT = 6;
+export const TOPOLOGY_LAYOUT = 7;
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -147,7 +147,13 @@ export function streamSpecs(n: Names, m: TopologyManifest): StreamSpec[] {
       ...base,
       ...dedupe,
       name: n.streams.delayed,
-      subjects: [n.subjects.delayedAll, n.subjects.cronAll, n.subjects.deadlineAll, n.dueSubject()],
+      subjects: [
+        n.subjects.delayedAll,
+        n.subjects.cronAll,
+        n.subjects.deadlineAll,
+        n.subjects.backstopAll,
+        n.dueSubject(),
+      ],
       retention: RetentionPolicy.Workqueue,
       allow_msg_schedules: true,
       allow_direct: true,

@@ -14,6 +14,7 @@ const roleOptions = {
   executors: { type: 'string' },
   'drain-timeout-ms': { type: 'string' },
   'due-spread-ms': { type: 'string' },
+  'orphan-check-ms': { type: 'string' },
 } as const;
 
 const NO_JOBS: JobsModule = { handlers: {}, reducers: {}, splitters: {} };
@@ -65,6 +66,9 @@ export async function roleCommand(
             ...(values['due-spread-ms'] === undefined
               ? {}
               : { dueSpreadMs: int(values['due-spread-ms'], 'due-spread-ms', 0) }),
+            ...(values['orphan-check-ms'] === undefined
+              ? {}
+              : { orphanCheckMs: int(values['orphan-check-ms'], 'orphan-check-ms', 1_000) }),
           }),
         ],
         log,
