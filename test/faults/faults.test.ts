@@ -5,12 +5,17 @@
  * `pnpm test:faults` runs it at full size (`FAULTS=full`); `pnpm test` runs a sample. The table is
  * printed at the end and written to `.tmp/faults-table.md`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RoleProcess } from '@jetsched/cli';
+import type { NatsServer } from '@jetsched/testkit';
 import { startProcessCluster, type ProcessCluster } from '../helpers/processes.js';
+import { headers } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { ContentType, decode, decodeJson, names, validate } from '@jetsched/protocol';
 import { check, FULL, sumOfSquares, table, type Submitted } from './checker.js';
+import { generator } from './fuzz.js';
 
 afterAll(() => {
   const text = table();
@@ -48,6 +53,14 @@ async function runsGrow(c: ProcessCluster, n: number): Promise<void> {
   const start = c.ledger().length;
   await c.waitForLedger((l) => l.length >= start + n, 30_000);
 }
+
+/** A process's resident memory, from /proc. */
+function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0) * 1024;
+}
+
+const mib = (b: number | undefined): string => ((b ?? 0) / 2 ** 20).toFixed(0);
 
 function expectClean(row: { lost: number; duplicatedOutcomes: number; stuck: number }): void {
   expect({ lost: row.lost, duplicatedOutcomes: row.duplicatedOutcomes, stuck: row.stuck }).toEqual({
@@ -174,6 +187,63 @@ describe('faults', () => {
     }
   });
 
+  it('5. a 3-node cluster: kill the stream leader under load; kill 2 of 3, then heal', async () => {
+    const c = await startProcessCluster({ JETSCHED_TEST_DELAY_MS: '20' }, { ackWaitMs: 3_000, nodes: 3 });
+    try {
+      c.procs.start('coordinator');
+      c.procs.start('coordinator');
+      c.procs.start('scheduler');
+      c.procs.start('scheduler');
+      c.procs.start('executor', ['--concurrency', '8']);
+      c.procs.start('executor', ['--concurrency', '8']);
+      await Promise.all(c.procs.all.map((p) => p.ready));
+      const n = names(c.prefix);
+      const jsm = await jetstreamManager(c.nc);
+      const nodeOf = async (stream: string): Promise<NatsServer> => {
+        const leader = (await jsm.streams.info(stream)).cluster?.leader ?? '';
+        const i = Number(/-n(\d+)$/.exec(leader)?.[1] ?? 0) - 1;
+        return c.nodes[i] ?? (c.nodes[0] as NatsServer);
+      };
+
+      // the leader of the task records' stream dies under load, and comes back
+      const first = await load(c, FULL ? 300 : 80, 4);
+      await runsGrow(c, 20);
+      const leader = await nodeOf(`KV_${n.buckets.tasks}`);
+      const faultAt = Date.now();
+      await leader.kill();
+      const row1 = await check(c, 'kill the stream leader of a 3-node cluster', first, {
+        faultAt,
+        timeoutMs: 120_000,
+      });
+      expectClean(row1);
+      expect(row1.completed).toBe(first.length);
+      await leader.restart();
+
+      // 2 of 3 die: no submit is acknowledged without a quorum; after the heal everything runs
+      const second = await load(c, FULL ? 200 : 60, 4);
+      await runsGrow(c, 20);
+      const [a, b] = c.nodes.slice(1) as [NatsServer, NatsServer];
+      const lostAt = Date.now();
+      await Promise.all([a.kill(), b.kill()]);
+      const refused = await c.client
+        .submit({ type: 'squares', payload: [1], split: { kind: 'items', chunkSize: 1 } })
+        .then(
+          () => false,
+          () => true,
+        );
+      expect(refused).toBe(true);
+      await Promise.all([a.restart(), b.restart()]);
+      const row2 = await check(c, 'kill 2 of 3 nodes (no quorum), then heal', second, {
+        faultAt: lostAt,
+        timeoutMs: 120_000,
+      });
+      expectClean(row2);
+      expect(row2.completed).toBe(second.length);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('6. a subtask that always throws: dead-lettered after exactly its attempts, with its stack', async () => {
     const c = await startProcessCluster();
     try {
@@ -290,6 +360,104 @@ describe('faults', () => {
       );
       expectClean(row);
       expect(row.failedAsExpected).toBe(1);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('9. fuzzed messages from a raw NATS client to every subject jetsched listens on', async () => {
+    // subtasks of 200 ms, 4 at a time: the real tasks run all through the fuzz
+    const c = await startProcessCluster({ JETSCHED_TEST_DELAY_MS: '200' });
+    try {
+      c.procs.start('coordinator');
+      c.procs.start('scheduler');
+      c.procs.start('executor', ['--concurrency', '4']);
+      await Promise.all(c.procs.all.map((p) => p.ready));
+      // tasks that ended before the fuzz: their records must not change
+      const ended = await load(c, 8, 2);
+      for (const t of ended) await c.client.result(t.id, { timeoutMs: 30_000 });
+      const recordOf = async (id: string): Promise<string> => JSON.stringify((await c.client.get(id)).task);
+      const before = await Promise.all(ended.map((t) => recordOf(t.id)));
+      // tasks that run while the fuzz goes on: each must end with its own result
+      const submitted = await load(c, FULL ? 200 : 60, 4);
+
+      const n = names(c.prefix);
+      const jsm = await jetstreamManager(c.nc);
+      const workSubjects = (await jsm.consumers.list(n.streams.work).next())
+        .map((ci) => ci.config.filter_subject)
+        .filter((s): s is string => typeof s === 'string');
+      const seed = Number(process.env['FUZZ_SEED'] ?? Date.now() % 2 ** 31);
+      process.stdout.write(`fuzz seed ${seed} (FUZZ_SEED=${seed} replays it)\n`);
+      const gen = generator(seed, {
+        prefix: c.prefix,
+        workSubjects,
+        realTasks: submitted.map((t) => ({ id: t.id, total: 4 })),
+      });
+      const total = FULL ? 10_000 : 2_000;
+      const rss = (): number[] => c.procs.all.map((p) => rssBytes(p.pid));
+      const rssBefore = rss();
+      let rssMid: number[] = [];
+      const refusedOk: string[] = [];
+      const shapes = new Map<string, number>();
+      const faultAt = Date.now();
+      let sent = 0;
+      const sender = async (): Promise<void> => {
+        while (sent < total) {
+          const k = sent++;
+          if (k === total / 2) rssMid = rss();
+          const m = gen.next();
+          shapes.set(m.shape, (shapes.get(m.shape) ?? 0) + 1);
+          const h = headers();
+          if (m.contentType) h.set('Content-Type', m.contentType);
+          if (m.how !== 'request') {
+            c.nc.publish(m.subject, m.data, { headers: h });
+            continue;
+          }
+          // every request gets an answer, and it is an error (no request the fuzzer makes is valid)
+          try {
+            const reply = await c.nc.request(m.subject, m.data, { timeout: 10_000, headers: h });
+            const value = m.contentType === ContentType.Json ? decodeJson(reply.data) : decode(reply.data);
+            const r = validate('api-reply', value);
+            if (r.ok) refusedOk.push(`${m.subject} (${m.shape}) answered ok`);
+          } catch (err) {
+            refusedOk.push(`${m.subject} (${m.shape}): ${(err as Error).message}`);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: 16 }, () => sender()));
+      await c.nc.flush();
+      process.stdout.write(`fuzz shapes: ${JSON.stringify(Object.fromEntries(shapes))}\n`);
+
+      const row = await check(
+        c,
+        `${total.toLocaleString('en-US')} fuzzed messages from a raw client`,
+        submitted,
+        {
+          faultAt,
+        },
+      );
+      expectClean(row);
+      expect(row.completed).toBe(submitted.length);
+      expect(refusedOk.slice(0, 10)).toEqual([]);
+      // no role crashed, and each still serves
+      for (const p of c.procs.all)
+        expect({ role: p.role, exit: p.proc.exitCode }).toEqual({ role: p.role, exit: null });
+      expect(await Promise.all(ended.map((t) => recordOf(t.id)))).toEqual(before);
+      const after = await c.client.submit({
+        type: 'squares',
+        payload: [3],
+        split: { kind: 'items', chunkSize: 1 },
+        aggregate: { kind: 'reduce' },
+      });
+      expect(await c.client.result(after.id, { timeoutMs: 20_000 })).toBe(9);
+      // memory stays flat: the second half of the fuzz grew no role by more than 64 MiB
+      const rssEnd = rss();
+      process.stdout.write(
+        `fuzz rss MiB (before, mid, end): ${c.procs.all
+          .map((p, i) => `${p.role} ${mib(rssBefore[i])}/${mib(rssMid[i])}/${mib(rssEnd[i])}`)
+          .join(', ')}\n`,
+      );
+      rssEnd.forEach((end, i) => expect(end - (rssMid[i] ?? 0)).toBeLessThan(64 * 1024 * 1024));
     } finally {
       await c.close();
     }

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { spawnRole, type RoleName, type RoleProcess } from '@jetsched/cli';
 import { connectClient, type Client } from '@jetsched/client';
-import { startServer, type NatsServer } from '@jetsched/testkit';
+import { startCluster, startServer, type NatsServer } from '@jetsched/testkit';
 import { provision } from '@jetsched/runtime';
 import { names } from '@jetsched/protocol';
 import { Kvm } from '@nats-io/kv';
@@ -76,7 +76,10 @@ export function roles(servers: string, prefix: string, env: Record<string, strin
 }
 
 export interface ProcessCluster {
+  /** The nats-server (with `nodes: 3`, the first node). */
   server: NatsServer;
+  /** Every nats-server: one, or the three nodes of a cluster whose streams are R3. */
+  nodes: NatsServer[];
   prefix: string;
   nc: NatsConnection;
   client: Client;
@@ -95,26 +98,29 @@ export interface ProcessCluster {
 
 /**
  * A nats-server, a provisioned prefix, a ledger file, a client, and a place to start role processes;
- * no roles yet. `topology` shortens the consumers' ack waits or deliveries for tests of failover.
+ * no roles yet. `topology` shortens the consumers' ack waits or deliveries for tests of failover;
+ * `nodes: 3` runs a 3-node cluster and provisions R3.
  */
 export async function startProcessCluster(
   env: Record<string, string> = {},
-  topology: { ackWaitMs?: number; maxDeliver?: number } = {},
+  topology: { ackWaitMs?: number; maxDeliver?: number; nodes?: 1 | 3 } = {},
 ): Promise<ProcessCluster> {
   const prefix = uniquePrefix();
   const ledgerFile = join(tmpdir(), `jetsched-ledger-${prefix}.txt`);
   writeFileSync(ledgerFile, '');
-  const server = await startServer();
+  const nodes = topology.nodes === 3 ? (await startCluster(3)).servers : [await startServer()];
+  const server = nodes[0] as NatsServer;
+  const urls = nodes.map((s) => s.url);
   const baseEnv = { JETSCHED_LEDGER: ledgerFile, ...env };
   const sets: Roles[] = [];
   const newRoles = (extra: Record<string, string>): Roles => {
-    const r = roles(server.url, prefix, { ...baseEnv, ...extra });
+    const r = roles(urls.join(','), prefix, { ...baseEnv, ...extra });
     sets.push(r);
     return r;
   };
   const procs = newRoles({});
-  const nc = await connect({ servers: server.url });
-  await provision(nc, topologyOptions(prefix, topology));
+  const nc = await connect({ servers: urls });
+  await provision(nc, topologyOptions(prefix, { ...topology, replicas: nodes.length }));
   const client = await connectClient({ nc, prefix });
   const ledger = (): string[] =>
     readFileSync(ledgerFile, 'utf8')
@@ -122,6 +128,7 @@ export async function startProcessCluster(
       .filter((l) => l.length > 0);
   return {
     server,
+    nodes,
     prefix,
     nc,
     client,
@@ -148,7 +155,7 @@ export async function startProcessCluster(
     async close() {
       await Promise.all(sets.map((s) => s.stopAll()));
       await nc.close();
-      await server.stop({ clean: true });
+      await Promise.all(nodes.map((s) => s.stop({ clean: true })));
       rmSync(ledgerFile, { force: true });
     },
   };

@@ -9,3 +9,4 @@ export {
   type RoleProcessOptions,
 } from './role-process.js';
 export type { QueueReport, QueueGroupReport, QueueTypeReport } from './commands/queue.js';
+export { mulberry32 } from './demo/corpus.js';

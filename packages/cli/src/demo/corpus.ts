@@ -1,6 +1,7 @@
 /** Deterministic generated text with a Zipf-like word distribution, so the demo needs no download. */
 
-function mulberry32(seed: number): () => number {
+/** A small seeded PRNG (mulberry32): the same seed gives the same numbers in [0, 1). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
