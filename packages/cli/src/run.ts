@@ -25,7 +25,8 @@ setup (once per cluster, and after an upgrade; roles refuse to start without it)
               [--rotate-key]              create or update streams, buckets and consumers; settings
                                           not given keep what was provisioned before
 
-roles (run until SIGTERM/SIGINT; executors drain in-flight work first):
+roles (run until SIGTERM/SIGINT, then drain: executors let running handlers finish for up to
+--drain-timeout-ms 25000; every role exits by that plus 4 s):
   coordinator [--handlers jobs.js]        serve the API, record outcomes (reducers from jobs.js)
               [--due-spread-ms 1000]      delayed tasks due at one moment fire spread over this
               [--orphan-check-ms 30000]   a task whose coordinator died mid-submit is handed on

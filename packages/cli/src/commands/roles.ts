@@ -1,8 +1,8 @@
 /** Long-running role commands: coordinator, scheduler, executor, and dev (all roles in one process). */
 import { createCoordinator } from '@jetsched/coordinator';
-import { createExecutor } from '@jetsched/executor';
+import { createExecutor, DEFAULT_DRAIN_TIMEOUT_MS } from '@jetsched/executor';
 import { createScheduler } from '@jetsched/scheduler';
-import { connectNats, createLogger, provision, type Actor, type Logger } from '@jetsched/runtime';
+import { connectNats, createLogger, failpoint, provision, type Actor, type Logger } from '@jetsched/runtime';
 import { common, int, parse } from '../args.js';
 import { loadJobsModule, type JobsModule } from '../jobs-module.js';
 import { localNats } from '../local-nats.js';
@@ -19,16 +19,27 @@ const roleOptions = {
 
 const NO_JOBS: JobsModule = { handlers: {}, reducers: {}, splitters: {} };
 
-/** Runs actors until SIGTERM or SIGINT, then closes them (executors drain in-flight work). */
+/**
+ * After the drain timeout, a stopping role has this long more to report what its handlers returned
+ * and close; then it exits whatever is left (25 s + 4 s: under Kubernetes' default 30 s grace).
+ */
+const CLOSE_GRACE_MS = 4_000;
+
+/**
+ * Runs actors until SIGTERM or SIGINT, then closes them (executors drain in-flight work). A role
+ * that has not closed within `drainTimeoutMs` plus {@link CLOSE_GRACE_MS} exits anyway: what it had
+ * not acknowledged comes back to another instance, so exiting loses nothing.
+ */
 export async function runUntilSignal(
   actors: Actor[],
   log: Logger,
+  drainTimeoutMs: number,
   after?: () => Promise<void>,
 ): Promise<number> {
   for (const a of actors) await a.start();
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
-      log.info({ signal }, 'stopping');
+      log.info({ signal, drainTimeoutMs }, 'stopping');
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
       resolve();
@@ -36,9 +47,25 @@ export async function runUntilSignal(
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
-  await Promise.all(actors.map((a) => a.close()));
+  let timer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([
+    failpoint('role.close')
+      .then(() => Promise.all(actors.map((a) => a.close())))
+      .then(() => true),
+    new Promise<false>((r) => (timer = setTimeout(() => r(false), drainTimeoutMs + CLOSE_GRACE_MS))),
+  ]);
+  clearTimeout(timer);
+  if (closed) {
+    await after?.();
+    return 0;
+  }
+  log.warn(
+    { drainTimeoutMs, graceMs: CLOSE_GRACE_MS },
+    'did not close within the drain timeout; exiting (what was not acknowledged comes back to another instance)',
+  );
   await after?.();
-  return 0;
+  // what did not close may hold the event loop open
+  process.exit(1);
 }
 
 export async function roleCommand(
@@ -51,10 +78,8 @@ export async function roleCommand(
   const jobs = values.handlers ? await loadJobsModule(values.handlers) : NO_JOBS;
   const group = values.group ?? 'default';
   const concurrency = int(values.concurrency, 'concurrency', 8);
-  const drain =
-    values['drain-timeout-ms'] === undefined
-      ? {}
-      : { drainTimeoutMs: int(values['drain-timeout-ms'], 'drain-timeout-ms', 0) };
+  const drainTimeoutMs = int(values['drain-timeout-ms'], 'drain-timeout-ms', DEFAULT_DRAIN_TIMEOUT_MS);
+  const drain = { drainTimeoutMs };
   const base = { connection: c.connection, prefix: c.prefix, logger: log };
   switch (role) {
     case 'coordinator':
@@ -72,14 +97,16 @@ export async function roleCommand(
           }),
         ],
         log,
+        drainTimeoutMs,
       );
     case 'scheduler':
-      return runUntilSignal([createScheduler({ ...base, splitters: jobs.splitters })], log);
+      return runUntilSignal([createScheduler({ ...base, splitters: jobs.splitters })], log, drainTimeoutMs);
     case 'executor':
       if (!values.handlers) throw new Error('executor needs --handlers <module.js> exporting `handlers`');
       return runUntilSignal(
         [createExecutor({ ...base, ...drain, group, concurrency, handlers: jobs.handlers })],
         log,
+        drainTimeoutMs,
       );
     case 'dev': {
       const nats = await localNats(c, log);
@@ -99,7 +126,7 @@ export async function roleCommand(
         { servers: conn.servers, prefix: c.prefix, executors: n },
         'dev cluster running; Ctrl-C to stop',
       );
-      return runUntilSignal(actors, log, () => nats.stop());
+      return runUntilSignal(actors, log, drainTimeoutMs, () => nats.stop());
     }
   }
 }
