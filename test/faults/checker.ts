@@ -90,18 +90,22 @@ export async function check(
     stuck: 0,
     recoveryMs: NaN,
   };
+  const stuck: string[] = [];
   for (const s of submitted) {
     const rec = records.get(s.id);
     if (!records.has(s.id)) {
       row.stuck++;
+      stuck.push(`${s.id} (no answer)`);
       continue;
     }
     if (rec === undefined) {
       row.lost++;
       continue;
     }
-    if (!isTerminal(rec.state)) row.stuck++;
-    else if (rec.state === 'succeeded' && s.expect === 'succeeded') row.completed++;
+    if (!isTerminal(rec.state)) {
+      row.stuck++;
+      stuck.push(`${s.id} ${rec.state} ${JSON.stringify(rec.subtasks ?? {})}`);
+    } else if (rec.state === 'succeeded' && s.expect === 'succeeded') row.completed++;
     else if (rec.state === s.expect) row.failedAsExpected++;
     const counts = rec.subtasks;
     if (counts && counts.succeeded + counts.failed > counts.total) row.duplicatedOutcomes++;
@@ -114,6 +118,13 @@ export async function check(
   if (opts.faultAt !== undefined) {
     const after = [...endedAt.values()].filter((t) => t >= opts.faultAt!).sort((a, b) => a - b);
     row.recoveryMs = after.length > 0 ? (after[0] as number) - opts.faultAt : NaN;
+  }
+  // what a failing scenario needs first: which tasks, in what state
+  if (stuck.length > 0) {
+    const status = await c.client.queueStatus('default').catch((err: unknown) => String(err));
+    process.stdout.write(
+      `${scenario}: stuck\n  ${stuck.slice(0, 10).join('\n  ')}\n  release status of default: ${JSON.stringify(status)}\n`,
+    );
   }
   rows.push(row);
   return row;

@@ -366,12 +366,12 @@ describe('faults', () => {
   });
 
   it('9. fuzzed messages from a raw NATS client to every subject jetsched listens on', async () => {
-    // subtasks of 200 ms, 4 at a time: the real tasks run all through the fuzz
+    // subtasks of 200 ms, 8 at a time: the real tasks run all through the fuzz
     const c = await startProcessCluster({ JETSCHED_TEST_DELAY_MS: '200' });
     try {
       c.procs.start('coordinator');
       c.procs.start('scheduler');
-      c.procs.start('executor', ['--concurrency', '4']);
+      c.procs.start('executor', ['--concurrency', '8']);
       await Promise.all(c.procs.all.map((p) => p.ready));
       // tasks that ended before the fuzz: their records must not change
       const ended = await load(c, 8, 2);
@@ -434,6 +434,7 @@ describe('faults', () => {
         submitted,
         {
           faultAt,
+          timeoutMs: 120_000,
         },
       );
       expectClean(row);

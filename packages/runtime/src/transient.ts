@@ -1,6 +1,7 @@
 /**
  * Errors that say "not now" rather than "no": a request nobody answered (a node just died, a stream
- * leader is moving, a server is restarting), a timeout, JetStream temporarily unavailable. Safe
+ * leader is moving, a server is restarting), a timeout, JetStream temporarily unavailable, no peers
+ * for a replicated stream yet (a cluster still forming, or a node restarting). Safe
  * operations (reads, deduped publishes, idempotent writes) retry them briefly.
  */
 import { JetStreamApiError } from '@nats-io/jetstream';
@@ -9,10 +10,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 // 10008: JetStream system temporarily unavailable
 const JS_TEMPORARILY_UNAVAILABLE = 10008;
+// 10005: no suitable peers for placement
+const JS_NO_PEERS = 10005;
 
 export function isTransientNatsError(err: unknown): boolean {
   if (err instanceof TimeoutError || err instanceof RequestError) return true;
-  if (err instanceof JetStreamApiError) return err.code === JS_TEMPORARILY_UNAVAILABLE || err.status === 503;
+  if (err instanceof JetStreamApiError)
+    return err.code === JS_TEMPORARILY_UNAVAILABLE || err.code === JS_NO_PEERS || err.status === 503;
   return err instanceof Error && /no responders|timeout|temporarily unavailable/i.test(err.message);
 }
 
