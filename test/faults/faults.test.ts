@@ -418,7 +418,12 @@ describe('faults', () => {
             const reply = await c.nc.request(m.subject, m.data, { timeout: 10_000, headers: h });
             const value = m.contentType === ContentType.Json ? decodeJson(reply.data) : decode(reply.data);
             const r = validate('api-reply', value);
-            if (r.ok) refusedOk.push(`${m.subject} (${m.shape}) answered ok`);
+            if (r.ok)
+              refusedOk.push(
+                `${m.subject} (${m.shape}) answered ok: ${Buffer.from(m.data)
+                  .toString(m.contentType === ContentType.Json ? 'utf8' : 'hex')
+                  .slice(0, 200)}`,
+              );
           } catch (err) {
             refusedOk.push(`${m.subject} (${m.shape}): ${(err as Error).message}`);
           }

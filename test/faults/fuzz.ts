@@ -121,9 +121,10 @@ export function generator(seed: number, targets: FuzzTargets): { next(): FuzzMsg
       };
     // (`list` reads no body, or null, as no filter: a valid request)
     const v = value(4) ?? (forRequest ? { fuzz: true } : null);
+    // (bytes are a map of indexes in JSON: empty ones would be `{}`, a valid list request)
     const shaped =
-      forRequest && typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array)
-        ? { ...v, fuzz: true }
+      forRequest && typeof v === 'object' && v !== null && !Array.isArray(v)
+        ? { ...(v instanceof Uint8Array ? { bytes: Array.from(v) } : v), fuzz: true }
         : v;
     if (r < 55)
       return {
