@@ -8,9 +8,9 @@
  * stream. So the round first publishes, in the same window and ahead of the records, a backstop for
  * each hand-off message: a copy of it (subject, dedupe id, headers, body) held by the server as an
  * `@at` schedule on `<p>.backstop.<round>.<n>`, firing `orphanCheckMs` later on the due subject.
- * Once the hand-off is stored, the round purges its backstops (in the background: the reply does not
- * wait). A backstop that fires anyway reaches a coordinator as a due notice ({@link Backstops.fired}):
- * if a task of it still waits for that hand-off (its record `pending` for a ready message, `delayed`
+ * Once the hand-off is stored, the round purges its backstops (in the background: the reply waits
+ * for neither their ack nor the purge). A backstop that fires anyway reaches a coordinator as a due
+ * notice ({@link Backstops.fired}): if a task of it still waits for that hand-off (its record `pending` for a ready message, `delayed`
  * for a delay's schedule, not ended for a deadline), the copy is published again under the original
  * dedupe id. When the original was stored (the coordinator died after the hand-off and before the
  * purge) the stream drops the copy; when it was not, the copy is the hand-off. So each hand-off is
@@ -26,6 +26,7 @@ import {
   msgContentType,
   type HeaderPairs,
   type OutMsg,
+  type PubResult,
   type TaskStore,
   type Topology,
 } from '@jetsched/runtime';
@@ -89,11 +90,25 @@ export class Backstops {
     return { round, msgs };
   }
 
-  /** The hand-off of `round` is stored: its backstops go (in the background; a leftover one is harmless). */
-  drop(round: string): void {
-    const p = this.topo.jsm.streams
-      .purge(this.topo.names.streams.delayed, { filter: this.topo.names.backstopRoundFilter(round) })
-      .then(() => undefined)
+  /**
+   * Once the backstops of `round` are stored (`guarding`, their publish), purges them if `handedOff`
+   * (the round's hand-off is stored), in the background; a leftover one is harmless. Says so when a
+   * backstop could not be stored.
+   */
+  dropOnceStored(round: string, guarding: Promise<PubResult[]>, handedOff: boolean): void {
+    const p = guarding
+      .then(async (results) => {
+        const failed = results.find((r) => !r.ok);
+        if (failed && !failed.ok)
+          this.cfg.log.warn(
+            { err: failed.error.message, round },
+            'could not store a backstop of a hand-off: had this coordinator stopped before the hand-off, its tasks would have waited',
+          );
+        if (!handedOff || results.length === 0) return;
+        await this.topo.jsm.streams.purge(this.topo.names.streams.delayed, {
+          filter: this.topo.names.backstopRoundFilter(round),
+        });
+      })
       .catch((err: unknown) =>
         this.cfg.log.debug(
           { err, round },

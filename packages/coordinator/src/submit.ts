@@ -222,23 +222,16 @@ export class Submitter {
     if (tasks.length === 0) return { written: [], handedOff: [] };
     const packs = this.#handOffPacks(tasks);
     const backstop = this.backstops.of(packs.map((p) => p.msg));
-    // sent first on the connection: a record is never stored without its backstop having been sent
+    // sent first on the connection: a record is never stored without its backstop having been
+    // sent. Its ack is not waited for before the hand-off (only before the purge): a reply does not
+    // wait on a message that matters only if this process dies
     const guarding = this.topo.publisher.publishAll(backstop.msgs);
-    const [{ results: written, alongsideFailed }, guarded] = await Promise.all([
-      this.store.write(
-        tasks.map(({ record }) => ({ record, expect: 0 })),
-        this.index.pages(tasks.map((t) => t.record)),
-      ),
-      guarding,
-    ]);
+    const { results: written, alongsideFailed } = await this.store.write(
+      tasks.map(({ record }) => ({ record, expect: 0 })),
+      this.index.pages(tasks.map((t) => t.record)),
+    );
     if (alongsideFailed)
       this.cfg.log.warn({ err: alongsideFailed }, 'could not index submitted tasks as pending');
-    const unguarded = guarded.find((r) => !r.ok);
-    if (unguarded && !unguarded.ok)
-      this.cfg.log.warn(
-        { err: unguarded.error.message },
-        'could not store a backstop of a hand-off: its tasks are lost if this coordinator stops before they are handed on',
-      );
     await failpoint('coordinator.before-hand-off');
     written.forEach((w, k) => {
       if (w.ok) this.cache.set({ record: (tasks[k] as HandOff).record, revision: w.revision });
@@ -258,7 +251,7 @@ export class Submitter {
       recorded.forEach((k, n) => (handedOff[k] = errors[n]));
     }
     // a hand-off that failed keeps its backstops: they hand it on when they fire
-    if (!handedOff.some((e) => e)) this.backstops.drop(backstop.round);
+    this.backstops.dropOnceStored(backstop.round, guarding, !handedOff.some((e) => e));
     return { written, handedOff };
   }
 
