@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +30,19 @@ describe('the no-Docker cluster topology (jetsched cluster)', () => {
   );
   let stderr = '';
   proc.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  /** The last lines of every server and role log, for a failure's message. */
+  const logs = (): string =>
+    readdirSync(logDir)
+      .map((f) => `--- ${f}\n${readFileSync(join(logDir, f), 'utf8').split('\n').slice(-8).join('\n')}`)
+      .join('\n');
+  /** `p`, or an error with the logs after `ms`: a hang says where it hangs. */
+  const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
+    Promise.race([
+      p,
+      sleep(ms).then(() => {
+        throw new Error(`${what} took over ${ms} ms\n${stderr}\n${logs()}`);
+      }),
+    ]);
   afterAll(async () => {
     if (proc.exitCode === null) {
       // SIGTERM first: the cluster stops its servers and roles (a SIGKILL would orphan them)
@@ -45,12 +58,16 @@ describe('the no-Docker cluster topology (jetsched cluster)', () => {
 
   it('runs 3 routed nats-servers with R3 streams and every role as a process, and a task end to end', async () => {
     const lines = createInterface({ input: proc.stdout });
-    const ready = await new Promise<Ready>((resolve, reject) => {
-      lines.on('line', (l) => {
-        if (l.startsWith('{')) resolve(JSON.parse(l) as Ready);
-      });
-      proc.once('exit', (code) => reject(new Error(`cluster exited ${code}: ${stderr}`)));
-    });
+    const ready = await within(
+      new Promise<Ready>((resolve, reject) => {
+        lines.on('line', (l) => {
+          if (l.startsWith('{')) resolve(JSON.parse(l) as Ready);
+        });
+        proc.once('exit', (code) => reject(new Error(`cluster exited ${code}: ${stderr}`)));
+      }),
+      25_000,
+      'starting the cluster',
+    );
     expect(ready.servers).toHaveLength(3);
     expect(ready.roles.map((r) => r.role).sort()).toEqual([
       'coordinator',
@@ -78,12 +95,12 @@ describe('the no-Docker cluster topology (jetsched cluster)', () => {
         split: { kind: 'items', chunkSize: 10 },
         aggregate: { kind: 'reduce' },
       });
-      expect(await client.result(id, { timeoutMs: 30_000 })).toBe(328_350);
+      expect(await within(client.result(id, { timeoutMs: 20_000 }), 21_000, 'the task')).toBe(328_350);
     } finally {
       await nc.close();
     }
     proc.kill('SIGTERM');
-    const [code] = (await once(proc, 'exit')) as [number | null];
+    const [code] = (await within(once(proc, 'exit'), 12_000, 'stopping the cluster')) as [number | null];
     expect(code, stderr).toBe(0);
   });
 });

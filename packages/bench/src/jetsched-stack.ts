@@ -10,7 +10,7 @@ import { spawnRole, type RoleProcess } from '@jetsched/cli';
 import { connectClient, type Client } from '@jetsched/client';
 import { Header, names, type SubmitRequest } from '@jetsched/protocol';
 import { connectNats, provision } from '@jetsched/runtime';
-import { startServer, type NatsServer } from '@jetsched/testkit';
+import { freePort, startServer, type NatsServer } from '@jetsched/testkit';
 import { SCENARIO, inBatches } from './scenarios.js';
 
 const JOBS = fileURLToPath(new URL('./jobs.js', import.meta.url));
@@ -72,7 +72,9 @@ export async function startJetschedStack(env: Record<string, string> = {}): Prom
   const prefix = 'bench';
   const roles: RoleProcess[] = [];
   let client: Client | undefined;
+  let scraping: NodeJS.Timeout | undefined;
   const close = async (): Promise<void> => {
+    clearInterval(scraping);
     await client?.close();
     await Promise.all(roles.map((r) => r.stop('SIGTERM')));
     await server.stop({ clean: true });
@@ -81,20 +83,30 @@ export async function startJetschedStack(env: Record<string, string> = {}): Prom
     const admin = await connectNats({ servers: server.url });
     await provision(admin, { prefix });
     await admin.close();
+    // BENCH_METRICS=1: every role serves its metrics, scraped every second (their cost, issue 9)
+    const metricsPorts = process.env['BENCH_METRICS']
+      ? await Promise.all(['coordinator', 'scheduler', 'executor'].map(() => freePort()))
+      : [];
+    const metricsArgs = (i: number): string[] =>
+      metricsPorts[i] === undefined ? [] : ['--metrics-port', String(metricsPorts[i])];
     const args = ['--server', server.url, '--prefix', prefix, '--handlers', JOBS];
     // BENCH_LOG_DIR=<dir> keeps each role's log there (<role>.log), to see why a figure is off
     const logDir = process.env['BENCH_LOG_DIR'];
     const logFile = (role: string): { logFile?: string } =>
       logDir === undefined ? {} : { logFile: `${logDir}/${role}.log` };
     roles.push(
-      spawnRole('coordinator', args, { env: { ...env, LOG_LEVEL: 'info' }, ...logFile('coordinator') }),
-      spawnRole('scheduler', args, { env, ...logFile('scheduler') }),
-      spawnRole('executor', [...args, '--concurrency', String(SCENARIO.concurrency)], {
+      spawnRole('coordinator', [...args, ...metricsArgs(0)], {
+        env: { ...env, LOG_LEVEL: 'info' },
+        ...logFile('coordinator'),
+      }),
+      spawnRole('scheduler', [...args, ...metricsArgs(1)], { env, ...logFile('scheduler') }),
+      spawnRole('executor', [...args, ...metricsArgs(2), '--concurrency', String(SCENARIO.concurrency)], {
         env,
         ...logFile('executor'),
       }),
     );
     await Promise.all(roles.map((r) => r.ready));
+    scraping = scrapeEverySecond(metricsPorts);
     // the application's side: the SDK's own connection, as `connectClient` opens it
     client = await connectClient({ connection: { servers: server.url }, prefix, requestTimeoutMs: 60_000 });
     return { server, prefix, roles, client, pids: [...roles.map((r) => r.pid), server.pid ?? -1], close };
@@ -124,4 +136,15 @@ export async function submitInBatches(
       }),
     { batch: SCENARIO.bulkBatch, ...opts },
   );
+}
+
+/** Reads every role's `/metrics` once a second, as a (keen) Prometheus would; nothing when no ports. */
+function scrapeEverySecond(ports: readonly number[]): NodeJS.Timeout | undefined {
+  if (ports.length === 0) return undefined;
+  return setInterval(() => {
+    for (const port of ports)
+      fetch(`http://127.0.0.1:${port}/metrics`)
+        .then((r) => r.text())
+        .catch(() => undefined);
+  }, 1_000);
 }

@@ -26,7 +26,8 @@ setup (once per cluster, and after an upgrade; roles refuse to start without it)
                                           not given keep what was provisioned before
 
 roles (run until SIGTERM/SIGINT, then drain: executors let running handlers finish for up to
---drain-timeout-ms 25000; every role exits by that plus 4 s):
+--drain-timeout-ms 25000; every role exits by that plus 4 s; --metrics-port P serves /metrics,
+/healthz and /readyz over HTTP, 0 picks a free port):
   coordinator [--handlers jobs.js]        serve the API, record outcomes (reducers from jobs.js)
               [--due-spread-ms 1000]      delayed tasks due at one moment fire spread over this
               [--orphan-check-ms 30000]   a task whose coordinator died mid-submit is handed on

@@ -35,7 +35,13 @@ class CoordinatorImpl extends ActorBase<CoordinatorConfig> implements Coordinato
     const cfg = this.cfg;
     const store = new TaskStore(topo);
     const index = new ListIndex(topo);
-    const records = new Records(store, new RecordCache(), index);
+    const m = cfg.metrics;
+    const records = new Records(store, new RecordCache(), index, (rec) => {
+      const labels = { group: rec.group, type: rec.type };
+      m.finished.inc({ ...labels, state: rec.state });
+      if (rec.state === 'succeeded' && rec.finishedAt !== undefined)
+        m.taskSeconds.observe(labels, Math.max(0, rec.finishedAt - rec.createdAt) / 1000);
+    });
     const registry = await ExecutorRegistry.watch(topo, cfg.log);
     this.life.onClose('executor-registry', () => registry.close());
     const retries = new Retries(topo, records, cfg);

@@ -78,6 +78,7 @@ export class DeadLetters {
         msgId: `dl.${rec.id}.${item.index}.${item.attempt}`,
       },
     ]);
+    this.topo.metrics.deadLettered.inc({ source: SUBTASK_SOURCE });
   }
 
   async list(body: unknown): Promise<DlqListReply> {

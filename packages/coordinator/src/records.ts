@@ -11,7 +11,7 @@
  * newer record says so (`confirm`), and stands only once a read through the stream leader shows
  * the record it was made on.
  */
-import type { TaskRecord } from '@jetsched/protocol';
+import { isTerminal, type TaskRecord } from '@jetsched/protocol';
 import type { RecordCache, StoredTask, TaskStore } from '@jetsched/runtime';
 import type { ListIndex } from './list-index.js';
 
@@ -55,6 +55,8 @@ export class Records {
     private readonly store: TaskStore,
     readonly cache: RecordCache,
     private readonly index: ListIndex,
+    /** Told of each task whose end this coordinator wrote (every record write goes through here). */
+    private readonly onEnd?: (record: TaskRecord) => void,
   ) {}
 
   /** The records of `ids`: cached ones as they are, the rest read in as few requests as possible. */
@@ -156,6 +158,7 @@ export class Records {
         if (r.ok) {
           const stored = { record: d.next as TaskRecord, revision: r.revision };
           this.cache.set(stored);
+          if (isTerminal(stored.record.state) && !isTerminal(cur.record.state)) this.onEnd?.(stored.record);
           updated.set(id, { stored, before: cur.record, changed: true, out: d.out });
         } else if (r.conflict) {
           this.cache.delete(id);

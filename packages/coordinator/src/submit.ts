@@ -201,7 +201,11 @@ export class Submitter {
           }),
         );
       } else if (err) fail(i, err);
-      else results[i] = { ok: true, id: ids[i] as string, duplicate: false };
+      else {
+        results[i] = { ok: true, id: ids[i] as string, duplicate: false };
+        const r = (tasks[k] as HandOff).record;
+        this.cfg.metrics.submitted.inc({ group: r.group, type: r.type });
+      }
     });
     return results.map(
       (r) => r ?? { ok: false, error: toErrorRecord(new Error('not submitted'), ErrorCode.Internal) },

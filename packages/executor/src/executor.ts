@@ -133,6 +133,16 @@ class ExecutorImpl extends ActorBase<ExecutorConfig> implements Executor {
     await advertiser.start();
     this.life.onClose('advert', () => advertiser.close());
 
+    const labels = { group: cfg.group, executor: cfg.id };
+    const stopCollecting = topo.metrics.onCollect(() => {
+      topo.metrics.slots.set(labels, cfg.concurrency);
+      topo.metrics.slotsInUse.set(labels, this.#slots.busy);
+    });
+    this.life.onClose('metrics', () => {
+      stopCollecting();
+      topo.metrics.slots.remove(labels);
+      topo.metrics.slotsInUse.remove(labels);
+    });
     const consumer = await topo.js.consumers.get(topo.names.streams.work, durable);
     const loop = (async () => {
       while (!this.#stopping) {

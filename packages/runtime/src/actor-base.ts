@@ -5,10 +5,13 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { DEFAULT_PREFIX, isValidPrefix } from '@jetsched/protocol';
 import { silentLogger } from './logger.js';
-import { actorConnection, type ConnectOptions } from './connection.js';
+import { actorConnection, watchConnection, type ConnectOptions } from './connection.js';
 import { Lifecycle, type Actor, type ActorState } from './lifecycle.js';
+import { metricsOf, type Metrics } from './metrics.js';
+import { ServiceAnnouncement, type Health } from './service.js';
 import { bindTopology, type Topology } from './topology.js';
 
 /** The options every role takes. */
@@ -23,15 +26,24 @@ export interface ActorOptions {
   logger?: Logger;
   /** Instance id, in logs and connection names. @defaultValue a random id per role */
   id?: string;
+  /**
+   * The process's Prometheus registry (the CLI serves it on `--metrics-port`); the actor records its
+   * metrics there. @defaultValue a registry of its own that nobody reads
+   */
+  metrics?: Registry;
 }
 
 /** The config fields every role's compiled options have. */
 export interface ActorConfig {
+  readonly role: string;
   readonly id: string;
   readonly prefix: string;
   readonly log: Logger;
   readonly nc: NatsConnection | undefined;
   readonly connection: ConnectOptions;
+  readonly metrics: Metrics;
+  /** Log bindings that describe the instance (an executor's group), also in its service metadata. */
+  readonly bindings: Readonly<Record<string, string>>;
 }
 
 /** Applies the defaults of {@link ActorOptions}; each role adds its own fields and freezes the result. */
@@ -44,11 +56,14 @@ export function compileActorConfig(
   const prefix = o.prefix ?? DEFAULT_PREFIX;
   if (!isValidPrefix(prefix)) throw new Error(`invalid prefix ${JSON.stringify(prefix)}`);
   return {
+    role,
     id,
     prefix,
     nc: o.nc,
     connection: { name: `jetsched-${role}-${id}`, ...(o.connection ?? {}) },
     log: (o.logger ?? silentLogger()).child({ actor: role, id, ...logBindings }),
+    metrics: metricsOf(o.metrics),
+    bindings: logBindings,
   };
 }
 
@@ -56,6 +71,7 @@ export abstract class ActorBase<C extends ActorConfig> implements Actor {
   protected readonly cfg: C;
   protected readonly life: Lifecycle;
   #topo: Topology | undefined;
+  #connected = false;
 
   constructor(cfg: C) {
     this.cfg = cfg;
@@ -82,10 +98,33 @@ export abstract class ActorBase<C extends ActorConfig> implements Actor {
     return this.#topo;
   }
 
+  /** What the role's `health` service endpoint and the process's `/readyz` say. */
+  health(): Health {
+    const state = this.life.state;
+    return {
+      role: this.cfg.role,
+      id: this.cfg.id,
+      state,
+      connected: this.#connected,
+      ready: state === 'running' && this.#connected,
+    };
+  }
+
   start(): Promise<void> {
     return this.life.start(async () => {
       const nc = await actorConnection(this.cfg.nc, this.cfg.connection, (n, fn) => this.life.onClose(n, fn));
-      this.#topo = await bindTopology(nc, this.cfg.prefix);
+      this.#connected = !nc.isClosed();
+      watchConnection(nc, this.cfg.log, (up) => (this.#connected = up));
+      this.#topo = await bindTopology(nc, this.cfg.prefix, this.cfg.metrics);
+      const service = new ServiceAnnouncement(nc, {
+        role: this.cfg.role,
+        id: this.cfg.id,
+        prefix: this.cfg.prefix,
+        description: `jetsched ${this.cfg.role}`,
+        metadata: { ...this.cfg.bindings },
+        health: () => this.health(),
+      });
+      this.life.onClose('service', () => service.stop());
       this.life.onClose('publisher', () => this.#topo?.publisher.close());
       await this.run(this.#topo);
     });

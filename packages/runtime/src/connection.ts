@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
 import { compareVersions, ErrorCode, JetschedError, MIN_SERVER_VERSION } from '@jetsched/protocol';
 
 /** Default server URL when neither an option nor NATS_URL gives one. */
@@ -80,4 +81,27 @@ export async function actorConnection(
   const nc = await connectNats(opts);
   onClose('connection', () => nc.drain());
   return nc;
+}
+
+/**
+ * Follows a connection's status: says when it is lost and when it is back (at warn; a role that
+ * lost its server is not doing its work), and tells `onChange`. Ends when the connection closes.
+ */
+export function watchConnection(
+  nc: NatsConnection,
+  log: Logger,
+  onChange: (connected: boolean) => void,
+): void {
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') {
+        onChange(false);
+        log.warn({ server: s.server }, 'lost the connection to the NATS server; reconnecting');
+      } else if (s.type === 'reconnect') {
+        onChange(true);
+        log.warn({ server: s.server }, 'reconnected to the NATS server');
+      }
+    }
+    onChange(false);
+  })().catch(() => onChange(false));
 }

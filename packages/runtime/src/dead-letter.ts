@@ -52,6 +52,7 @@ export async function deadLetter(
   log.warn({ source, subject: msg.subject, reason, deliveries: rec.deliveries }, 'dead-lettered a message');
   const r = await topo.publisher.publish({ subject: topo.names.dlqSubject(source), data: encode(rec) });
   if (!r.ok) log.error({ err: r.error, source, subject: msg.subject }, 'could not write a dead letter');
+  else topo.metrics.deadLettered.inc({ source });
 }
 
 /**

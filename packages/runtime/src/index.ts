@@ -70,3 +70,8 @@ export { GroupCommit } from './group-commit.js';
 export { Signer, SIGNATURE_HEADER, SIGNING_KEYS_KEY, type SigningKey, type SigningKeys } from './signing.js';
 export { givenBackMessages } from './ready.js';
 export { defaultGroupSettings, readGroupSettings, updateGroupSettings } from './group-settings.js';
+export { createRegistry, metricsOf, type Metrics } from './metrics.js';
+export type { Registry } from 'prom-client';
+export { startHealthServer, type HealthServer, type HealthServerOptions } from './health-server.js';
+export { ServiceAnnouncement, type Health } from './service.js';
+export { JETSCHED_VERSION } from './version.js';

@@ -3,6 +3,7 @@
  * `close()` that runs every cleanup step even when one fails.
  */
 import type { Logger } from 'pino';
+import type { Health } from './service.js';
 
 export const ActorState = {
   Created: 'created',
@@ -22,6 +23,8 @@ export interface Actor {
   close(): Promise<void>;
   /** Resolves when the actor has stopped (after close, or a fatal error). */
   readonly closed: Promise<void>;
+  /** Its state, whether it is connected, and so whether it is ready (see ./service.ts). */
+  health(): Health;
 }
 
 type Cleanup = () => unknown;

@@ -25,6 +25,7 @@ import {
   type TopologyManifest,
 } from '@jetsched/protocol';
 import { MANIFEST_KEY } from './provision.js';
+import { metricsOf, type Metrics } from './metrics.js';
 import { Publisher } from './publisher.js';
 import { decodeKeys, Signer, SIGNING_KEYS_KEY } from './signing.js';
 import { retryTransient } from './transient.js';
@@ -52,6 +53,8 @@ export interface Topology {
   readonly signer: Signer;
   /** The claim-check object store for large payloads and results, opened on first use. */
   payloads(): Promise<ObjectStore>;
+  /** The role's Prometheus metrics (./metrics.ts). */
+  readonly metrics: Metrics;
 }
 
 const STREAM_NOT_FOUND = 10059;
@@ -96,7 +99,11 @@ export async function readManifest(nc: NatsConnection, prefix: string): Promise<
  * Checks the layout of `prefix` against its manifest and returns handles on it. Throws
  * NOT_PROVISIONED listing every stream or consumer that is missing or differs.
  */
-export async function bindTopology(nc: NatsConnection, prefix: string = DEFAULT_PREFIX): Promise<Topology> {
+export async function bindTopology(
+  nc: NatsConnection,
+  prefix: string = DEFAULT_PREFIX,
+  metrics: Metrics = metricsOf(),
+): Promise<Topology> {
   const manifest = await readManifest(nc, prefix);
   const n = names(prefix);
   const jsm = await jetstreamManager(nc);
@@ -179,5 +186,6 @@ export async function bindTopology(nc: NatsConnection, prefix: string = DEFAULT_
     publisher: new Publisher(nc),
     signer,
     payloads: () => (payloads ??= new Objm(js).open(n.buckets.payloads)),
+    metrics,
   };
 }

@@ -140,3 +140,17 @@ function describe(limit: LimitSpec, key: string): string {
   if (limit.per === 'group') return 'in the group';
   return limit.per === 'type' ? `for type "${key.slice(5)}"` : `for key "${key.slice(4)}"`;
 }
+
+/**
+ * What kind of thing a `heldBy` of a release round names, as the `reason` label of
+ * `jetsched_release_held_back_total`: `paused`, `concurrency`, `rate`, `no_executor`, `capacity`
+ * (the executors serving the type are busy), or `other`. Kept beside the texts it reads.
+ */
+export function heldReason(heldBy: string): string {
+  if (heldBy.endsWith(' is paused')) return 'paused';
+  if (heldBy.startsWith('concurrency limit')) return 'concurrency';
+  if (heldBy.startsWith('rate limit')) return 'rate';
+  if (heldBy.startsWith('no executor')) return 'no_executor';
+  if (heldBy.startsWith('the executors serving')) return 'capacity';
+  return 'other';
+}

@@ -49,7 +49,7 @@ import {
   type Topology,
 } from '@jetsched/runtime';
 import { InFlight, profilesOf, type Profile } from './credit.js';
-import { inFlightKeys, Limits } from './limits.js';
+import { heldReason, inFlightKeys, Limits } from './limits.js';
 import type { SchedulerConfig } from './options.js';
 import type { ReleaseChange, ReleaseLease } from './release-lease.js';
 import { FairShare, type Allowance, type Decision, type ReadyQueue } from './release-policy.js';
@@ -318,6 +318,7 @@ export class GroupReleaser {
   #note(view: ReadyView, profiles: Profile[], held: Decision['held']): void {
     const now = Date.now();
     const heldBy = new Map(held.map((h) => [h.queue.id, h.heldBy]));
+    for (const h of held) this.topo.metrics.heldBack.inc({ group: this.group, reason: heldReason(h.heldBy) });
     this.#status = {
       group: this.group,
       at: now,
@@ -588,6 +589,7 @@ export class GroupReleaser {
     for (const m of msgs) for (const t of m.items) this.#inFlight.released(t.item, t.profile, keysOf(t.item));
     await this.topo.publisher.publishAllOrThrow(msgs.map((m) => m.out));
     this.#unconfirmed = false;
+    this.topo.metrics.released.inc({ group: this.group }, taken.length);
     this.#log.debug({ subtasks: taken.length, messages: msgs.length }, 'released');
     this.#purgeSoon();
   }

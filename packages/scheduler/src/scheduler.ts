@@ -45,6 +45,10 @@ class SchedulerImpl extends ActorBase<SchedulerConfig> implements Scheduler {
     this.life.onClose('stop-gate', () => gate.close());
     const store = new TaskStore(topo);
     let closing = false;
+    this.life.onClose(
+      'metrics',
+      topo.metrics.onCollect(() => this.#collect(topo)),
+    );
 
     const acquire = (): void => {
       if (closing) return;
@@ -77,6 +81,27 @@ class SchedulerImpl extends ActorBase<SchedulerConfig> implements Scheduler {
       this.#releasers.clear();
     });
     acquire();
+  }
+
+  /** The ready queues of the groups this scheduler releases for, as the gauges of the next scrape. */
+  #collect(topo: Topology): void {
+    const { queueReady, queueOldest } = topo.metrics;
+    queueReady.reset();
+    queueOldest.reset();
+    for (const r of this.#releasers.values()) {
+      const byPriority = new Map<number, { waiting: number; oldestMs: number }>();
+      for (const q of r.status?.queues ?? []) {
+        const p = byPriority.get(q.priority) ?? { waiting: 0, oldestMs: 0 };
+        p.waiting += q.waiting;
+        p.oldestMs = Math.max(p.oldestMs, q.oldestMs ?? 0);
+        byPriority.set(q.priority, p);
+      }
+      for (const [priority, p] of byPriority) {
+        const labels = { group: r.group, priority: String(priority) };
+        queueReady.set(labels, p.waiting);
+        queueOldest.set(labels, p.oldestMs / 1000);
+      }
+    }
   }
 
   async #tryAcquire(

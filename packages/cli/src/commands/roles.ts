@@ -2,7 +2,17 @@
 import { createCoordinator } from '@jetsched/coordinator';
 import { createExecutor, DEFAULT_DRAIN_TIMEOUT_MS } from '@jetsched/executor';
 import { createScheduler } from '@jetsched/scheduler';
-import { connectNats, createLogger, failpoint, provision, type Actor, type Logger } from '@jetsched/runtime';
+import {
+  connectNats,
+  createLogger,
+  createRegistry,
+  failpoint,
+  provision,
+  startHealthServer,
+  type Actor,
+  type Logger,
+  type Registry,
+} from '@jetsched/runtime';
 import { common, int, parse } from '../args.js';
 import { loadJobsModule, type JobsModule } from '../jobs-module.js';
 import { localNats } from '../local-nats.js';
@@ -15,6 +25,7 @@ const roleOptions = {
   'drain-timeout-ms': { type: 'string' },
   'due-spread-ms': { type: 'string' },
   'orphan-check-ms': { type: 'string' },
+  'metrics-port': { type: 'string' },
 } as const;
 
 const NO_JOBS: JobsModule = { handlers: {}, reducers: {}, splitters: {} };
@@ -25,17 +36,37 @@ const NO_JOBS: JobsModule = { handlers: {}, reducers: {}, splitters: {} };
  */
 const CLOSE_GRACE_MS = 4_000;
 
+interface RunOptions {
+  log: Logger;
+  drainTimeoutMs: number;
+  /** Serve metrics and health here (0: a port the OS picks); none when undefined. */
+  metricsPort: number | undefined;
+  /** The process's metrics, every actor's. */
+  registry: Registry;
+  /** After the actors closed (dev: stop its own nats-server). */
+  after?: () => Promise<void>;
+}
+
 /**
  * Runs actors until SIGTERM or SIGINT, then closes them (executors drain in-flight work). A role
  * that has not closed within `drainTimeoutMs` plus {@link CLOSE_GRACE_MS} exits anyway: what it had
  * not acknowledged comes back to another instance, so exiting loses nothing.
  */
-export async function runUntilSignal(
-  actors: Actor[],
-  log: Logger,
-  drainTimeoutMs: number,
-  after?: () => Promise<void>,
-): Promise<number> {
+export async function runUntilSignal(actors: Actor[], o: RunOptions): Promise<number> {
+  const { log, drainTimeoutMs, after } = o;
+  // up before the actors start: /healthz answers at once, /readyz once they run
+  const http =
+    o.metricsPort === undefined
+      ? undefined
+      : await startHealthServer({
+          port: o.metricsPort,
+          registry: o.registry,
+          health: () => actors.map((a) => a.health()),
+          log,
+        });
+  const stopHttp = async (): Promise<void> => {
+    await http?.close();
+  };
   for (const a of actors) await a.start();
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
@@ -56,6 +87,7 @@ export async function runUntilSignal(
   ]);
   clearTimeout(timer);
   if (closed) {
+    await stopHttp();
     await after?.();
     return 0;
   }
@@ -63,6 +95,7 @@ export async function runUntilSignal(
     { drainTimeoutMs, graceMs: CLOSE_GRACE_MS },
     'did not close within the drain timeout; exiting (what was not acknowledged comes back to another instance)',
   );
+  await stopHttp();
   await after?.();
   // what did not close may hold the event loop open
   process.exit(1);
@@ -80,7 +113,15 @@ export async function roleCommand(
   const concurrency = int(values.concurrency, 'concurrency', 8);
   const drainTimeoutMs = int(values['drain-timeout-ms'], 'drain-timeout-ms', DEFAULT_DRAIN_TIMEOUT_MS);
   const drain = { drainTimeoutMs };
-  const base = { connection: c.connection, prefix: c.prefix, logger: log };
+  const registry = createRegistry();
+  const run = {
+    log,
+    drainTimeoutMs,
+    registry,
+    metricsPort:
+      values['metrics-port'] === undefined ? undefined : int(values['metrics-port'], 'metrics-port', 0),
+  };
+  const base = { connection: c.connection, prefix: c.prefix, logger: log, metrics: registry };
   switch (role) {
     case 'coordinator':
       return runUntilSignal(
@@ -96,17 +137,15 @@ export async function roleCommand(
               : { orphanCheckMs: int(values['orphan-check-ms'], 'orphan-check-ms', 1_000) }),
           }),
         ],
-        log,
-        drainTimeoutMs,
+        run,
       );
     case 'scheduler':
-      return runUntilSignal([createScheduler({ ...base, splitters: jobs.splitters })], log, drainTimeoutMs);
+      return runUntilSignal([createScheduler({ ...base, splitters: jobs.splitters })], run);
     case 'executor':
       if (!values.handlers) throw new Error('executor needs --handlers <module.js> exporting `handlers`');
       return runUntilSignal(
         [createExecutor({ ...base, ...drain, group, concurrency, handlers: jobs.handlers })],
-        log,
-        drainTimeoutMs,
+        run,
       );
     case 'dev': {
       const nats = await localNats(c, log);
@@ -126,7 +165,7 @@ export async function roleCommand(
         { servers: conn.servers, prefix: c.prefix, executors: n },
         'dev cluster running; Ctrl-C to stop',
       );
-      return runUntilSignal(actors, log, drainTimeoutMs, () => nats.stop());
+      return runUntilSignal(actors, { ...run, after: () => nats.stop() });
     }
   }
 }
