@@ -1,4 +1,5 @@
 /** The `jetsched` command line, as a library function that tests call directly. */
+import { JETSCHED_VERSION } from '@jetsched/runtime';
 import { clusterCommand } from './commands/cluster.js';
 import { dlqCommand } from './commands/dlq.js';
 import { demoCommand } from './commands/demo.js';
@@ -7,6 +8,7 @@ import { queueCommand } from './commands/queue.js';
 import { roleCommand } from './commands/roles.js';
 import { provisionCommand } from './commands/provision.js';
 import { scheduleCommand } from './commands/schedules.js';
+import { commandHelp } from './help.js';
 import {
   cancelCommand,
   attemptsCommand,
@@ -71,17 +73,24 @@ schedules (cron with a time zone, or a fixed interval; each occurrence creates o
                 [--overlap allow|skip] [--paused]    create, or replace the definition of <id>
   schedule ls [--json]         schedule show|pause|resume|delete|trigger <id>
 
+jetsched <command> --help shows a command's options and examples; jetsched --version its version.
+
 common: --server URL (NATS_URL)  --creds FILE (NATS_CREDS)  --prefix P (JETSCHED_PREFIX, default jetsched)
         --log-level L (LOG_LEVEL)
 `;
 
 export async function run(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(USAGE);
+  if (cmd !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(commandHelp(cmd) ?? USAGE);
     return 0;
   }
   switch (cmd) {
+    case '--version':
+    case '-V':
+    case 'version':
+      process.stdout.write(`jetsched ${JETSCHED_VERSION}\n`);
+      return 0;
     case 'coordinator':
     case 'scheduler':
     case 'executor':
@@ -119,8 +128,16 @@ export async function run(argv: string[]): Promise<number> {
       return pauseCommand(cmd, rest);
     case 'group':
       return groupCommand(rest);
+    case 'help': {
+      const help = rest[0] === undefined ? USAGE : commandHelp(rest[0]);
+      if (help === undefined) {
+        process.stderr.write(`unknown command: ${rest[0]}\n\n${USAGE}`);
+        return 2;
+      }
+      process.stdout.write(help);
+      return 0;
+    }
     case undefined:
-    case 'help':
     case '--help':
     case '-h':
       process.stdout.write(USAGE);

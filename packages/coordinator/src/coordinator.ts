@@ -37,10 +37,10 @@ class CoordinatorImpl extends ActorBase<CoordinatorConfig> implements Coordinato
     const index = new ListIndex(topo);
     const m = cfg.metrics;
     const records = new Records(store, new RecordCache(), index, (rec) => {
-      const labels = { group: rec.group, type: rec.type };
-      m.finished.inc({ ...labels, state: rec.state });
+      const t = m.of(rec.group, rec.type);
+      t.finished(rec.state).inc();
       if (rec.state === 'succeeded' && rec.finishedAt !== undefined)
-        m.taskSeconds.observe(labels, Math.max(0, rec.finishedAt - rec.createdAt) / 1000);
+        t.taskSeconds.observe(Math.max(0, rec.finishedAt - rec.createdAt) / 1000);
     });
     const registry = await ExecutorRegistry.watch(topo, cfg.log);
     this.life.onClose('executor-registry', () => registry.close());

@@ -82,7 +82,7 @@ export class Retries {
       return n.delayMs > 0 ? this.#scheduled(n.record, item, now + n.delayMs) : this.#ready(n.record, item);
     });
     await this.topo.publisher.publishAllOrThrow(msgs);
-    for (const n of next) this.topo.metrics.retried.inc({ group: n.record.group, type: n.record.type });
+    for (const n of next) this.topo.metrics.of(n.record.group, n.record.type).retried.inc();
   }
 
   /**

@@ -204,7 +204,7 @@ export class Submitter {
       else {
         results[i] = { ok: true, id: ids[i] as string, duplicate: false };
         const r = (tasks[k] as HandOff).record;
-        this.cfg.metrics.submitted.inc({ group: r.group, type: r.type });
+        this.cfg.metrics.of(r.group, r.type).submitted.inc();
       }
     });
     return results.map(

@@ -82,8 +82,8 @@ export async function runHandler(
   let item: OutcomeItem;
   let ended: Promise<void> | undefined;
   let returned = false;
-  const labels = { group: cfg.group, type: work.type };
-  topo.metrics.started.inc(labels);
+  const metrics = topo.metrics.of(cfg.group, work.type);
+  metrics.started.inc();
   try {
     const handler = cfg.handlers[work.type];
     if (!handler)
@@ -132,8 +132,8 @@ export async function runHandler(
   } finally {
     if (timeout) clearTimeout(timeout);
   }
-  topo.metrics.subtasksFinished.inc({ ...labels, outcome: item.ok ? 'ok' : 'error' });
-  topo.metrics.handlerSeconds.observe(labels, (item.finishedAt - startedAt) / 1000);
+  (item.ok ? metrics.subtaskOk : metrics.subtaskError).inc();
+  metrics.handlerSeconds.observe((item.finishedAt - startedAt) / 1000);
   return { item, bytes: encodeOutcome(item, maxBytes), runningOn: returned ? undefined : ended };
 }
 

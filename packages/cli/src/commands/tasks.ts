@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { connectClient, type Client } from '@jetsched/client';
 import {
   decode,
+  ErrorCode,
   isTaskState,
   type SubtaskRecord,
   type Backoff,
@@ -153,6 +154,7 @@ export async function submitCommand(argv: string[]): Promise<number> {
     at: { type: 'string' },
     'require-executor': { type: 'boolean' },
     wait: { type: 'boolean', short: 'w' },
+    timeout: { type: 'string' },
   });
   const type = positionals[0];
   if (!type) throw new Error('usage: jetsched submit <type> [--payload JSON] [--split items:10] [--wait]');
@@ -162,14 +164,24 @@ export async function submitCommand(argv: string[]): Promise<number> {
   if (values.at) req['runAt'] = parseInstant(values.at);
   if (values['require-executor']) req['requireExecutor'] = true;
   const task: SubmitRequest = validate('submit-request', req);
+  if (values.timeout && !values.wait) throw new Error('--timeout goes with --wait');
+  const timeoutMs = values.timeout ? parseDuration(values.timeout, 'timeout') : undefined;
   return withClient(values, async (client) => {
     const r = await client.submit(task);
-    if (!values.wait) {
-      print(r);
-      return 0;
+    // the id first, whatever comes of the wait: the task exists now
+    process.stdout.write(JSON.stringify(r) + '\n');
+    if (!values.wait) return 0;
+    let done: Awaited<ReturnType<typeof client.wait>>;
+    try {
+      done = await client.wait(r.id, timeoutMs === undefined ? {} : { timeoutMs });
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== ErrorCode.Timeout) throw err;
+      process.stderr.write(
+        `task ${r.id} did not end within ${values.timeout}; it goes on (jetsched watch ${r.id})\n`,
+      );
+      return 1;
     }
-    const done = await client.wait(r.id);
-    print({ ...r, state: done.task.state, result: done.result, error: done.task.error });
+    print({ id: r.id, state: done.task.state, result: done.result, error: done.task.error });
     return done.task.state === 'succeeded' ? 0 : 1;
   });
 }
@@ -195,7 +207,15 @@ export async function watchCommand(argv: string[]): Promise<number> {
     let final: TaskRecord['state'] | undefined;
     let last: string | undefined;
     for await (const e of client.watch(id)) {
-      if (e.kind !== 'state') continue;
+      if (e.kind === 'progress') {
+        // a handler's own progress notice, as it sent it
+        bar.end();
+        const p = e.progress;
+        process.stdout.write(
+          `${new Date().toISOString()} progress subtask ${p.index}: ${JSON.stringify(p.progress)}\n`,
+        );
+        continue;
+      }
       const t = e.task;
       if (t.state !== last) {
         bar.end();

@@ -1,0 +1,164 @@
+/**
+ * The CLI as a person meets it (issue 9), run as the built binary (`pnpm build` first): a version,
+ * help per command with examples, `submit --wait` that prints the id before it waits and honours a
+ * timeout, `watch` that refuses an unknown id at once and shows what handlers report as progress.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN_PATH } from '@jetsched/cli';
+import { startStack, type Stack } from './helpers/stack.js';
+
+const execFileP = promisify(execFile);
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function jetsched(args: string[], timeout = 20_000): Promise<Ran> {
+  try {
+    const { stdout, stderr } = await execFileP(process.execPath, [BIN_PATH, ...args], { timeout });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+/** Every command `jetsched` dispatches, as the overview lists them. */
+const COMMANDS = [
+  'coordinator',
+  'scheduler',
+  'executor',
+  'dev',
+  'provision',
+  'executors',
+  'demo',
+  'cluster',
+  'submit',
+  'schedule',
+  'status',
+  'watch',
+  'ls',
+  'cancel',
+  'attempts',
+  'dlq',
+  'queue',
+  'pause',
+  'resume',
+  'group',
+];
+
+describe('the jetsched CLI without a cluster', () => {
+  it('prints its version', async () => {
+    const pkg = JSON.parse(
+      readFileSync(new URL('../packages/cli/package.json', import.meta.url), 'utf8'),
+    ) as {
+      version: string;
+    };
+    for (const flag of ['--version', '-V', 'version']) {
+      expect(await jetsched([flag])).toMatchObject({ code: 0, stdout: `jetsched ${pkg.version}\n` });
+    }
+  });
+
+  it('prints each command its own help, with the options it takes', async () => {
+    const overview = await jetsched(['--help']);
+    expect(overview.code).toBe(0);
+    for (const cmd of COMMANDS) {
+      expect(overview.stdout, `the overview names ${cmd}`).toMatch(new RegExp(`\\b${cmd}\\b`));
+      const help = await jetsched([cmd, '--help']);
+      expect(help.code, cmd).toBe(0);
+      expect(help.stdout.startsWith(`usage: jetsched ${cmd}`), `${cmd}: ${help.stdout.slice(0, 80)}`).toBe(
+        true,
+      );
+      expect(help.stdout).not.toBe(overview.stdout);
+      expect((await jetsched(['help', cmd])).stdout).toBe(help.stdout);
+    }
+    expect((await jetsched(['submit', '--help'])).stdout).toMatch(/--wait \[--timeout 5m\][\s\S]*examples:/);
+    expect(await jetsched(['help', 'nope'])).toMatchObject({ code: 2 });
+  });
+});
+
+describe('the jetsched CLI against a cluster', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({
+      executors: [
+        {
+          concurrency: 2,
+          handlers: {
+            echo: (input: unknown) => input,
+            steps: async (input: unknown, ctx) => {
+              for (let i = 1; i <= 3; i++) {
+                ctx.progress({ step: i, of: 3 });
+                await sleep(150);
+              }
+              return input;
+            },
+          },
+        },
+        { group: 'held', concurrency: 1, handlers: { echo: (input: unknown) => input } },
+      ],
+    });
+  });
+  afterAll(() => stack?.close());
+  const at = (): string[] => ['--server', stack.server.url, '--prefix', stack.prefix];
+
+  it('submit --wait prints the id first, then the end', async () => {
+    const r = await jetsched(['submit', 'echo', '--payload', '{"n":7}', '--wait', ...at()]);
+    expect(r.code).toBe(0);
+    const [first, ...rest] = r.stdout.split('\n');
+    const { id } = JSON.parse(first ?? '') as { id: string };
+    expect(id).toMatch(/^[A-Za-z0-9]{21}$/);
+    expect(JSON.parse(rest.join('\n'))).toMatchObject({ id, state: 'succeeded', result: [{ n: 7 }] });
+  });
+
+  it('submit --wait --timeout gives up waiting, says so, and leaves the task to run', async () => {
+    await stack.client.pause('held');
+    try {
+      const t0 = Date.now();
+      const r = await jetsched(['submit', 'echo', '--group', 'held', '--wait', '--timeout', '1s', ...at()]);
+      expect(r.code).toBe(1);
+      expect(Date.now() - t0).toBeLessThan(8_000);
+      const { id } = JSON.parse(r.stdout.split('\n')[0] ?? '') as { id: string };
+      expect(r.stderr).toContain(`task ${id} did not end within 1s; it goes on`);
+      expect((await stack.client.get(id)).task.state).toBe('pending');
+      await stack.client.resume('held');
+      expect((await stack.client.wait(id, { timeoutMs: 20_000 })).task.state).toBe('succeeded');
+    } finally {
+      await stack.client.resume('held');
+    }
+  });
+
+  it('watch refuses an unknown id at once, and shows handler progress', async () => {
+    const t0 = Date.now();
+    const unknown = await jetsched(['watch', 'AAAAAAAAAAAAAAAAAAAAA', ...at()]);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/no task AAAAAAAAAAAAAAAAAAAAA/);
+    expect(Date.now() - t0).toBeLessThan(8_000);
+    // held back until the watch has shown the task: progress notices are not stored
+    await stack.client.pause('default');
+    try {
+      const { id } = await stack.client.submit({ type: 'steps', payload: 'done' });
+      const proc = spawn(process.execPath, [BIN_PATH, 'watch', id, ...at()]);
+      let stdout = '';
+      proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      const exited = once(proc, 'exit');
+      for (let i = 0; i < 100 && !stdout.includes(' pending'); i++) await sleep(100);
+      expect(stdout).toContain(' pending');
+      await stack.client.resume('default');
+      const [code] = (await exited) as [number | null];
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/progress subtask 0: \{"step":1,"of":3\}/);
+      expect(stdout).toMatch(/progress subtask 0: \{"step":3,"of":3\}/);
+      expect(stdout.trim().split('\n').at(-1)).toMatch(/ succeeded$/);
+    } finally {
+      await stack.client.resume('default');
+    }
+  });
+});
