@@ -48,7 +48,10 @@ export const BackstopHeader = {
 const SCHEDULE = 'Nats-Schedule';
 const SCHEDULE_TARGET = 'Nats-Schedule-Target';
 
-/** A fired backstop is published again only this long before the duplicate window ends. */
+/**
+ * A backstop handled less than this before its duplicate window ends (or after) is said to risk a
+ * second hand-off: the stream may no longer know the original's dedupe id by the time the copy lands.
+ */
 const WINDOW_MARGIN_MS = 10_000;
 
 export class Backstops {
@@ -174,7 +177,7 @@ export class Backstops {
             [SCHEDULE_TARGET, this.topo.names.dueSubject()],
           ] as const)
         : []),
-      ...ownless(msg),
+      ...handOffHeaders(msg),
     ];
     const [r] = await this.topo.publisher.publishAll([
       { subject, data: msg.data, headers, ...(msgId ? { msgId } : {}) },
@@ -197,7 +200,7 @@ function signedPart(own: HeaderPairs): Uint8Array {
 }
 
 /** The hand-off's own headers as the backstop carried them (not the backstop's, not the server's). */
-function ownless(msg: JsMsg): HeaderPairs {
+function handOffHeaders(msg: JsMsg): HeaderPairs {
   const out: [string, string][] = [];
   if (!msg.headers) return out;
   const skip = new Set<string>([...Object.values(BackstopHeader), SCHEDULE, SCHEDULE_TARGET]);
