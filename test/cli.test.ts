@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN_PATH } from '@jetsched/cli';
+import { BIN_PATH, spawnRole } from '@jetsched/cli';
+import { names } from '@jetsched/protocol';
+import { natsCliBin } from '@jetsched/testkit';
 import { startStack, type Stack } from './helpers/stack.js';
 
 const execFileP = promisify(execFile);
@@ -52,6 +54,7 @@ const COMMANDS = [
   'pause',
   'resume',
   'group',
+  'decode',
 ];
 
 describe('the jetsched CLI without a cluster', () => {
@@ -64,6 +67,15 @@ describe('the jetsched CLI without a cluster', () => {
     for (const flag of ['--version', '-V', 'version']) {
       expect(await jetsched([flag])).toMatchObject({ code: 0, stdout: `jetsched ${pkg.version}\n` });
     }
+  });
+
+  it('is installed as a command: pnpm exec jetsched', async () => {
+    const root = new URL('..', import.meta.url).pathname;
+    const { stdout } = await execFileP('pnpm', ['exec', 'jetsched', '--version'], {
+      cwd: root,
+      timeout: 20_000,
+    });
+    expect(stdout).toMatch(/^jetsched \d+\.\d+\.\d+/);
   });
 
   it('prints each command its own help, with the options it takes', async () => {
@@ -93,6 +105,9 @@ describe('the jetsched CLI against a cluster', () => {
           concurrency: 2,
           handlers: {
             echo: (input: unknown) => input,
+            boom: () => {
+              throw new Error('boom');
+            },
             steps: async (input: unknown, ctx) => {
               for (let i = 1; i <= 3; i++) {
                 ctx.progress({ step: i, of: 3 });
@@ -132,6 +147,56 @@ describe('the jetsched CLI against a cluster', () => {
       expect((await stack.client.wait(id, { timeoutMs: 20_000 })).task.state).toBe('succeeded');
     } finally {
       await stack.client.resume('held');
+    }
+  });
+
+  it('decode shows as JSON what the nats CLI reads raw: a result, a dead letter through --translate', async () => {
+    const n = names(stack.prefix);
+    const nats = `${natsCliBin()} --server ${stack.server.url}`;
+    const decode = `${process.execPath} ${BIN_PATH} decode`;
+    const { id } = await stack.client.submit({ type: 'echo', payload: { big: 2n ** 60n, text: 'é' } });
+    await stack.client.result(id, { timeoutMs: 20_000 });
+    const result = await execFileP('bash', [
+      '-c',
+      `${nats} kv get ${n.buckets.tasks} ${n.resultKey(id)} --raw | ${decode}`,
+    ]);
+    expect(JSON.parse(result.stdout)).toMatchObject({ value: [{ big: String(2n ** 60n), text: 'é' }] });
+
+    const failed = await stack.client.submit({ type: 'boom', payload: 1 });
+    await stack.client.wait(failed.id, { timeoutMs: 20_000 });
+    const { items } = await stack.client.deadLetters({ taskId: failed.id });
+    const seq = items[0]?.seq;
+    expect(seq).toBeDefined();
+    const letter = await execFileP('bash', [
+      '-c',
+      `${nats} stream get ${n.streams.dlq} ${seq} --translate '${decode}'`,
+    ]);
+    expect(letter.stdout).toMatch(/"source": "subtask"/);
+    expect(letter.stdout).toMatch(/"message": "boom"/);
+  });
+
+  it('runs an executor whose jobs module is TypeScript', async () => {
+    const typed = spawnRole(
+      'executor',
+      [
+        '--handlers',
+        new URL('./fixtures/typed-jobs.ts', import.meta.url).pathname,
+        '--group',
+        'typed',
+        ...at(),
+      ],
+      {},
+    );
+    try {
+      await typed.ready;
+      const { id } = await stack.client.submit({
+        type: 'double',
+        group: 'typed',
+        payload: { values: [1, 2, 3] },
+      });
+      expect(await stack.client.result(id, { timeoutMs: 20_000 })).toEqual([[2, 4, 6]]);
+    } finally {
+      await typed.stop('SIGTERM');
     }
   });
 

@@ -120,8 +120,17 @@ export async function startProcessCluster(
   };
   const procs = newRoles({});
   const nc = await connect({ servers: urls });
-  await provision(nc, topologyOptions(prefix, { ...topology, replicas: nodes.length }));
-  const client = await connectClient({ nc, prefix });
+  let client: Client;
+  try {
+    await provision(nc, topologyOptions(prefix, { ...topology, replicas: nodes.length }));
+    client = await connectClient({ nc, prefix });
+  } catch (err) {
+    // nothing of a cluster that did not come up is left running or on disk
+    await nc.close();
+    await Promise.all(nodes.map((s) => s.stop({ clean: true })));
+    rmSync(ledgerFile, { force: true });
+    throw err;
+  }
   const ledger = (): string[] =>
     readFileSync(ledgerFile, 'utf8')
       .split('\n')

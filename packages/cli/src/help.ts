@@ -187,6 +187,16 @@ ${COMMON}
 
 ${COMMON}
 `,
+  decode: `usage: jetsched decode < message
+
+Prints one message read from stdin, msgpack or JSON, as indented JSON (integers beyond 2^53 as
+strings, bytes as {"base64": ...}): for what the nats CLI prints raw, and as its --translate filter.
+
+examples:
+  nats kv get JETSCHED_tasks <id>.result --raw | jetsched decode
+  nats stream view JETSCHED_DLQ --translate 'jetsched decode'
+  nats sub 'jetsched.outcomes.>' --translate 'jetsched decode'
+`,
   group: `usage: jetsched group <group> [--set JSON]
 
 Prints a group's settings; --set replaces them (weights, rate and concurrency limits, retries).

@@ -1,10 +1,12 @@
 /**
  * A jobs module is a plain ES module that user code ships: named exports (or a default export
  * object) `handlers`, `reducers` and `splitters`, each keyed by task type. Each role takes the part
- * it needs: executors the handlers, coordinators the reducers, schedulers the splitters.
+ * it needs: executors the handlers, coordinators the reducers, schedulers the splitters. A module in
+ * TypeScript (`.ts`, `.mts`, `.cts`) is loaded through tsx, with no build step.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
 import type { Reducer } from '@jetsched/coordinator';
 import type { Handler } from '@jetsched/executor';
 import type { Splitter } from '@jetsched/scheduler';
@@ -26,7 +28,11 @@ function functions<T>(value: unknown, what: string, file: string): Record<string
 }
 
 export async function loadJobsModule(file: string): Promise<JobsModule> {
-  const mod = (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
+  const url = pathToFileURL(resolve(file)).href;
+  const mod = (/\.[mc]?ts$/.test(file) ? await tsImport(url, import.meta.url) : await import(url)) as Record<
+    string,
+    unknown
+  >;
   const src = (
     typeof mod['default'] === 'object' && mod['default'] !== null ? mod['default'] : mod
   ) as Record<string, unknown>;

@@ -2,6 +2,7 @@
 import { JETSCHED_VERSION } from '@jetsched/runtime';
 import { clusterCommand } from './commands/cluster.js';
 import { dlqCommand } from './commands/dlq.js';
+import { decodeCommand } from './commands/decode.js';
 import { demoCommand } from './commands/demo.js';
 import { groupCommand, pauseCommand } from './commands/groups.js';
 import { queueCommand } from './commands/queue.js';
@@ -73,6 +74,10 @@ schedules (cron with a time zone, or a fixed interval; each occurrence creates o
                 [--overlap allow|skip] [--paused]    create, or replace the definition of <id>
   schedule ls [--json]         schedule show|pause|resume|delete|trigger <id>
 
+reading with the nats CLI:
+  decode                       msgpack or JSON on stdin as indented JSON, e.g.
+                               nats kv get JETSCHED_tasks <id>.result --raw | jetsched decode
+
 jetsched <command> --help shows a command's options and examples; jetsched --version its version.
 
 common: --server URL (NATS_URL)  --creds FILE (NATS_CREDS)  --prefix P (JETSCHED_PREFIX, default jetsched)
@@ -128,6 +133,8 @@ export async function run(argv: string[]): Promise<number> {
       return pauseCommand(cmd, rest);
     case 'group':
       return groupCommand(rest);
+    case 'decode':
+      return decodeCommand(rest);
     case 'help': {
       const help = rest[0] === undefined ? USAGE : commandHelp(rest[0]);
       if (help === undefined) {

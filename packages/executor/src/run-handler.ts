@@ -5,7 +5,9 @@
  * fails the subtask with a clear error instead of being retried for ever.
  */
 import {
+  ContentType,
   encode,
+  encodeJson,
   ErrorCode,
   JetschedError,
   toErrorRecord,
@@ -15,7 +17,7 @@ import {
   type ProgressMessage,
   type WorkItem,
 } from '@jetsched/protocol';
-import type { Logger, Topology } from '@jetsched/runtime';
+import { contentHeaders, type Logger, type Topology } from '@jetsched/runtime';
 import type { ExecutorConfig, HandlerContext } from './options.js';
 
 /**
@@ -111,7 +113,10 @@ export async function runHandler(
           progress: value,
         };
         try {
-          topo.nc.publish(topo.names.progressSubject(work.taskId), encode(p));
+          // JSON: read by people (`nats sub 'jetsched.progress.>'`) as much as by watchers
+          topo.nc.publish(topo.names.progressSubject(work.taskId), encodeJson(p), {
+            headers: contentHeaders(ContentType.Json),
+          });
         } catch (err) {
           cfg.log.debug({ err, taskId: work.taskId }, 'could not publish progress');
         }
