@@ -7,6 +7,7 @@ import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { isSpanContextValid, trace, TraceFlags } from '@opentelemetry/api';
 import {
   ContentType,
   decode,
@@ -14,6 +15,8 @@ import {
   DEFAULT_PREFIX,
   encode,
   ErrorCode,
+  Header,
+  isTraceparent,
   isTerminal,
   JetschedError,
   names,
@@ -87,9 +90,13 @@ export interface ResultOptions {
 export interface Client {
   readonly nc: NatsConnection;
   readonly names: Names;
-  submit(task: SubmitRequest): Promise<SubmitReply>;
+  /**
+   * Submits a task. Its trace context (W3C `traceparent`, carried to every run of it) is
+   * `opts.traceparent`, else the active OpenTelemetry span's, if any.
+   */
+  submit(task: SubmitRequest, opts?: SubmitOptions): Promise<SubmitReply>;
   /** Submits many tasks in one request; each gets its own result, in order. */
-  submitMany(tasks: SubmitRequest[]): Promise<ApiReply<SubmitReply>[]>;
+  submitMany(tasks: SubmitRequest[], opts?: SubmitOptions): Promise<ApiReply<SubmitReply>[]>;
   get(id: string, opts?: { includeResult?: boolean }): Promise<TaskReply>;
   list(filter?: ListRequest): Promise<ListReply>;
   cancel(id: string, reason?: string): Promise<TaskRecord>;
@@ -160,10 +167,15 @@ class ClientImpl implements Client {
     this.#js = jetstream(nc);
   }
 
-  async #request<T>(subject: string, body: unknown, timeoutMs = this.opts.requestTimeoutMs): Promise<T> {
+  async #request<T>(
+    subject: string,
+    body: unknown,
+    timeoutMs = this.opts.requestTimeoutMs,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<T> {
     const msg = await this.nc.request(subject, encode(body), {
       timeout: timeoutMs,
-      headers: contentHeaders(ContentType.MsgPack),
+      headers: contentHeaders(ContentType.MsgPack, extraHeaders),
     });
     const reply = validate('api-reply', decode(msg.data));
     if (!reply.ok) throw JetschedError.fromRecord(reply.error);
@@ -203,13 +215,14 @@ class ClientImpl implements Client {
     return out;
   }
 
-  async submit(task: SubmitRequest): Promise<SubmitReply> {
+  async submit(task: SubmitRequest, opts: SubmitOptions = {}): Promise<SubmitReply> {
     const body = await this.#prepare(task);
+    const trace = traceHeaders(opts);
     // a lost request is retried only with an idempotency key: then a second copy is the same task
     const attempts = task.idempotencyKey === undefined ? 1 : SUBMIT_ATTEMPTS;
     for (let i = 1; ; i++) {
       try {
-        const r = await this.#request<SubmitReply>(this.names.api.submit, body);
+        const r = await this.#request<SubmitReply>(this.names.api.submit, body, undefined, trace);
         return { id: r.id, duplicate: r.duplicate };
       } catch (err) {
         if (i >= attempts || !isTransientNatsError(err)) throw err;
@@ -219,11 +232,14 @@ class ClientImpl implements Client {
     }
   }
 
-  async submitMany(tasks: SubmitRequest[]): Promise<ApiReply<SubmitReply>[]> {
+  async submitMany(tasks: SubmitRequest[], opts: SubmitOptions = {}): Promise<ApiReply<SubmitReply>[]> {
     const prepared = await Promise.all(tasks.map((t) => this.#prepare(t)));
-    const r = await this.#request<{ results: ApiReply<SubmitReply>[] }>(this.names.api.submitMany, {
-      tasks: prepared,
-    });
+    const r = await this.#request<{ results: ApiReply<SubmitReply>[] }>(
+      this.names.api.submitMany,
+      { tasks: prepared },
+      undefined,
+      traceHeaders(opts),
+    );
     return r.results;
   }
 
@@ -435,6 +451,24 @@ class ClientImpl implements Client {
   async close(): Promise<void> {
     if (this.owned) await this.nc.drain();
   }
+}
+
+export interface SubmitOptions {
+  /** The submit's W3C trace context; default: the active OpenTelemetry span's. */
+  traceparent?: string;
+}
+
+/** The `traceparent` header of a submit: given, or the active span's (none without one). */
+function traceHeaders(opts: SubmitOptions): Record<string, string> {
+  const given = opts.traceparent;
+  if (given !== undefined) {
+    if (isTraceparent(given)) return { [Header.Traceparent]: given };
+    throw new JetschedError(ErrorCode.BadRequest, 'not a W3C traceparent: ' + String(given));
+  }
+  const sc = trace.getActiveSpan()?.spanContext();
+  if (!sc || !isSpanContextValid(sc)) return {};
+  const flags = (sc.traceFlags & TraceFlags.SAMPLED).toString(16).padStart(2, '0');
+  return { [Header.Traceparent]: `00-${sc.traceId}-${sc.spanId}-${flags}` };
 }
 
 export async function connectClient(opts: ClientOptions = {}): Promise<Client> {

@@ -6,6 +6,7 @@ export {
   type ClientOptions,
   type WatchEvent,
   type ResultOptions,
+  type SubmitOptions,
 } from './client.js';
 export {
   JetschedError,

@@ -10,6 +10,7 @@ import {
   claimSubtasks,
   ErrorCode,
   Header,
+  isTraceparent,
   isTerminal,
   JetschedError,
   toErrorRecord,
@@ -45,6 +46,12 @@ import type { Submitter } from './submit.js';
 
 type Handler = (body: unknown, msg: Msg) => Promise<object>;
 
+/** A request's W3C trace context (`traceparent` header), when it carries a valid one. */
+function traceOf(msg: Msg): string | undefined {
+  const t = msg.headers?.get(Header.Traceparent);
+  return isTraceparent(t) ? t : undefined;
+}
+
 /** How often a held `wait` re-reads the task record besides watching its events. */
 const WAIT_RECHECK_MS = 2_000;
 
@@ -64,8 +71,8 @@ export class Api {
   ) {
     const a = topo.names.api;
     this.routes = new Map<string, Handler>([
-      [a.submit, (b) => this.submit(b)],
-      [a.submitMany, (b) => this.submitMany(b)],
+      [a.submit, (b, m) => this.submit(b, traceOf(m))],
+      [a.submitMany, (b, m) => this.submitMany(b, traceOf(m))],
       [a.get, (b) => this.get(b)],
       [a.list, (b) => this.list(b)],
       [a.cancel, (b) => this.cancel(b)],
@@ -127,13 +134,13 @@ export class Api {
     }
   }
 
-  private submit(body: unknown): Promise<SubmitReply> {
-    return this.submitter.submit(validate('submit-request', body));
+  private submit(body: unknown, trace: string | undefined): Promise<SubmitReply> {
+    return this.submitter.submit(validate('submit-request', body), trace === undefined ? {} : { trace });
   }
 
-  private async submitMany(body: unknown): Promise<SubmitManyReply> {
+  private async submitMany(body: unknown, trace: string | undefined): Promise<SubmitManyReply> {
     const { tasks } = validate('submit-many-request', body);
-    return { results: await this.submitter.submitMany(tasks) };
+    return { results: await this.submitter.submitMany(tasks, trace) };
   }
 
   private async load(id: string, includeResult: boolean | undefined): Promise<TaskReply> {

@@ -165,5 +165,6 @@ export function subtaskItem(
   };
   if (r.fairnessKey !== undefined) item.fairnessKey = r.fairnessKey;
   if (r.timeoutMs !== undefined) item.timeoutMs = r.timeoutMs;
+  if (r.trace !== undefined) item.trace = r.trace;
   return item;
 }

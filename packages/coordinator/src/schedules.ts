@@ -165,7 +165,7 @@ export class Schedules {
   async trigger(body: unknown): Promise<ScheduleTriggerReply> {
     const { id } = validate('schedule-id-request', body);
     const { record } = await this.#read(id);
-    const { id: taskId } = await this.submitter.submit(record.task, { id });
+    const { id: taskId } = await this.submitter.submit(record.task, { schedule: { id } });
     const updated = await this.#change(id, (cur) =>
       cur ? { ...cur, runs: cur.runs + 1, lastRun: { taskId, at: Date.now() } } : undefined,
     ).catch(() => record);
@@ -214,7 +214,7 @@ export class Schedules {
     const occurrence = Number.isNaN(next) ? `seq${msg.seq}` : String(next);
     const { id: taskId } = await this.submitter.submit(
       { ...(rec.task as SubmitRequest), idempotencyKey: `schedule:${id}:${occurrence}` },
-      { id, occurrence: dueAt },
+      { schedule: { id, occurrence: dueAt } },
     );
     // a crash here brings the notice back to another coordinator: its key finds this task
     await failpoint('coordinator.after-schedule-run');

@@ -99,6 +99,8 @@ interface Entry {
   req: SubmitRequest;
   /** The schedule occurrence the task is created for (see ./schedules.ts). */
   schedule?: TaskRecord['schedule'];
+  /** The submit's W3C trace context, kept in the record for every subtask's span. */
+  trace?: string;
 }
 
 export class Submitter {
@@ -114,17 +116,23 @@ export class Submitter {
     private readonly cfg: CoordinatorConfig,
   ) {}
 
-  /** Submits one validated request; throws its error. */
-  async submit(req: SubmitRequest, schedule?: TaskRecord['schedule']): Promise<SubmitReply> {
+  /**
+   * Submits one validated request; throws its error. `schedule`: the schedule occurrence it is
+   * created for; `trace`: the submit's W3C trace context.
+   */
+  async submit(
+    req: SubmitRequest,
+    opts: { schedule?: TaskRecord['schedule']; trace?: string } = {},
+  ): Promise<SubmitReply> {
     checkSubmission(req, this.cfg);
     this.#checkDelay(req);
-    const r = await this.#commit.add(schedule ? { req, schedule } : { req });
+    const r = await this.#commit.add({ req, ...opts });
     if (!r.ok) throw JetschedError.fromRecord(r.error);
     return { id: r.id, duplicate: r.duplicate };
   }
 
   /** Submits many requests, each validated on its own: one bad task does not refuse the others. */
-  async submitMany(tasks: readonly unknown[]): Promise<ApiReply<SubmitReply>[]> {
+  async submitMany(tasks: readonly unknown[], trace?: string): Promise<ApiReply<SubmitReply>[]> {
     const out = new Array<ApiReply<SubmitReply>>(tasks.length);
     const valid: { i: number; req: SubmitRequest }[] = [];
     tasks.forEach((t, i) => {
@@ -137,7 +145,9 @@ export class Submitter {
         out[i] = { ok: false, error: toErrorRecord(err, ErrorCode.BadRequest) };
       }
     });
-    const results = await this.#commit.addAll(valid.map((v) => ({ req: v.req })));
+    const results = await this.#commit.addAll(
+      valid.map((v) => (trace === undefined ? { req: v.req } : { req: v.req, trace })),
+    );
     valid.forEach((v, k) => (out[v.i] = results[k] as ApiReply<SubmitReply>));
     return out;
   }
@@ -598,6 +608,7 @@ function newRecord(id: string, entry: Entry, payloadBytes: number, now: number):
     ...(total === undefined ? {} : { total }),
     ...(runAt === undefined ? {} : { runAt }),
     ...(entry.schedule ? { schedule: entry.schedule } : {}),
+    ...(entry.trace ? { trace: entry.trace } : {}),
     now,
   });
 }

@@ -26,6 +26,11 @@ export interface HandlerContext {
   readonly delivery: number;
   /** Id of the executor running the subtask. */
   readonly executor: string;
+  /**
+   * The W3C trace context of this run (`traceparent`), under the task's trace: for calls the handler
+   * makes. The run's span is also the active OpenTelemetry context while the handler runs.
+   */
+  readonly traceparent: string | undefined;
   readonly log: Logger;
   /** Publishes a progress value watchers see (`jetsched watch`, `client.watch()`). */
   progress(value: unknown): void;

@@ -18,7 +18,9 @@ import {
   type WorkItem,
 } from '@jetsched/protocol';
 import { contentHeaders, type Logger, type Topology } from '@jetsched/runtime';
+import { context, trace } from '@opentelemetry/api';
 import type { ExecutorConfig, HandlerContext } from './options.js';
+import { endRunSpan, startRunSpan } from './tracing.js';
 
 /**
  * The abort reason when the executor stops before a handler finishes. Such a subtask was not run to
@@ -86,6 +88,7 @@ export async function runHandler(
   let returned = false;
   const metrics = topo.metrics.of(cfg.group, work.type);
   metrics.started.inc();
+  const { span, traceparent } = startRunSpan(work, cfg.id);
   try {
     const handler = cfg.handlers[work.type];
     if (!handler)
@@ -100,6 +103,7 @@ export async function runHandler(
       attempt: work.attempt,
       delivery,
       executor: cfg.id,
+      traceparent,
       // a child logger costs more than a no-op handler: made when a handler first logs
       get log() {
         return (log ??= cfg.log.child({ taskId: work.taskId, subtask: work.index }));
@@ -122,7 +126,9 @@ export async function runHandler(
         }
       },
     };
-    const running = Promise.resolve().then(() => handler(work.input, ctx));
+    const running = Promise.resolve().then(() =>
+      context.with(trace.setSpan(context.active(), span), () => handler(work.input, ctx)),
+    );
     // registered before `abortable`'s own callbacks: `returned` is set by the time they run
     ended = running.then(
       () => void (returned = true),
@@ -137,6 +143,8 @@ export async function runHandler(
   } finally {
     if (timeout) clearTimeout(timeout);
   }
+  if (traceparent !== undefined) item.trace = traceparent;
+  endRunSpan(span, item.ok ? undefined : item.error);
   (item.ok ? metrics.subtaskOk : metrics.subtaskError).inc();
   metrics.handlerSeconds.observe((item.finishedAt - startedAt) / 1000);
   return { item, bytes: encodeOutcome(item, maxBytes), runningOn: returned ? undefined : ended };

@@ -16,7 +16,16 @@ export const Header = {
   Tenant: 'Jetsched-Tenant',
   /** JetStream's publish dedupe key. */
   MsgId: 'Nats-Msg-Id',
+  /** W3C trace context of a submit request (docs/protocol.md, Trace context). */
+  Traceparent: 'traceparent',
 } as const;
+
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** A W3C `traceparent` value jetsched carries (version, trace id, parent span id, flags). */
+export function isTraceparent(value: unknown): value is string {
+  return typeof value === 'string' && TRACEPARENT.test(value) && !/^[0-9a-f]{2}-0{32}-/.test(value);
+}
 export type Header = (typeof Header)[keyof typeof Header];
 
 export const ContentType = {

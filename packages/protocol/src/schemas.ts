@@ -13,6 +13,11 @@
 import { MAX_STACK_CHARS } from './errors.js';
 
 const token = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } as const;
+/** W3C trace context: `00-<trace id>-<parent span id>-<flags>`. */
+const traceparent = {
+  type: 'string',
+  pattern: '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$',
+} as const;
 const id = token;
 const nonNegInt = { type: 'integer', minimum: 0 } as const;
 const posInt = { type: 'integer', minimum: 1 } as const;
@@ -549,6 +554,7 @@ const taskRecord = {
       required: ['id'],
       properties: { id: token, occurrence: millis },
     },
+    trace: traceparent,
     timeoutMs: posInt,
     subtasksPerMessage,
     retry: retryPolicy,
@@ -673,6 +679,7 @@ const workItem = {
     fairnessKey: token,
     input: {},
     timeoutMs: posInt,
+    trace: traceparent,
   },
 } as const;
 
@@ -723,6 +730,7 @@ const outcomeItem = {
     input: {},
     startedAt: millis,
     finishedAt: millis,
+    trace: traceparent,
   },
   oneOf: [
     { properties: { ok: { const: true } }, required: ['result'] },

@@ -42,6 +42,8 @@ export interface NewTask {
   runAt?: number;
   /** The schedule that creates it, and which occurrence. */
   schedule?: { id: string; occurrence?: number };
+  /** The submit's W3C trace context (`traceparent`). */
+  trace?: string;
   now: number;
 }
 
@@ -73,6 +75,7 @@ export function createTask(t: NewTask): TaskRecord {
   if (t.total !== undefined) rec.subtasks = newCounts(t.total);
   if (rec.state === 'delayed') rec.runAt = t.runAt as number;
   if (t.schedule !== undefined) rec.schedule = t.schedule;
+  if (t.trace !== undefined) rec.trace = t.trace;
   return rec;
 }
 

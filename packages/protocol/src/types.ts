@@ -195,6 +195,8 @@ export interface TaskRecord {
   runAt?: number;
   /** The schedule that created the task, and the occurrence (ms; none when triggered by hand). */
   schedule?: { id: string; occurrence?: number };
+  /** W3C trace context of the submit (`traceparent`), carried to each subtask: see docs/protocol.md. */
+  trace?: string;
   payloadBytes: number;
   state: TaskState;
   createdAt: number;
@@ -306,6 +308,8 @@ export interface WorkItem {
   fairnessKey?: string;
   input: unknown;
   timeoutMs?: number;
+  /** The task's trace context (`traceparent`), the parent of the handler's span. */
+  trace?: string;
 }
 
 /**
@@ -345,6 +349,8 @@ export type OutcomeItem = {
   delivery: number;
   startedAt: number;
   finishedAt: number;
+  /** The trace context of the run (its span's `traceparent`, in the task's trace). */
+  trace?: string;
 } & (
   | { ok: true; result: unknown }
   /** `input`: the subtask's input, so that a retry or a dead letter can run it again. */

@@ -235,6 +235,7 @@ async function splitPosition(
     };
     if (rec.fairnessKey !== undefined) item.fairnessKey = rec.fairnessKey;
     if (rec.timeoutMs !== undefined) item.timeoutMs = rec.timeoutMs;
+    if (rec.trace !== undefined) item.trace = rec.trace;
     return item;
   });
   return { items, done, record: rec };
