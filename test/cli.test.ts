@@ -5,7 +5,9 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +57,7 @@ const COMMANDS = [
   'resume',
   'group',
   'decode',
+  'completion',
 ];
 
 describe('the jetsched CLI without a cluster', () => {
@@ -76,6 +79,21 @@ describe('the jetsched CLI without a cluster', () => {
       timeout: 20_000,
     });
     expect(stdout).toMatch(/^jetsched \d+\.\d+\.\d+/);
+  });
+
+  it("completes commands and each command's flags in bash", async () => {
+    const script = (await jetsched(['completion', 'bash'])).stdout;
+    const complete = async (words: string[]): Promise<string[]> => {
+      const { stdout } = await execFileP('bash', [
+        '-c',
+        `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _jetsched; printf '%s\\n' "\${COMPREPLY[@]}"`,
+      ]);
+      return stdout.split('\n').filter(Boolean);
+    };
+    expect(await complete(['jetsched', 'su'])).toEqual(['submit']);
+    expect(await complete(['jetsched', 'submit', '--wa'])).toEqual(['--wait']);
+    expect(await complete(['jetsched', 'executor', '--met'])).toEqual(['--metrics-port']);
+    expect((await jetsched(['completion', 'zsh'])).stdout).toMatch(/^autoload -U \+X bashcompinit/);
   });
 
   it('prints each command its own help, with the options it takes', async () => {
@@ -173,6 +191,40 @@ describe('the jetsched CLI against a cluster', () => {
     ]);
     expect(letter.stdout).toMatch(/"source": "subtask"/);
     expect(letter.stdout).toMatch(/"message": "boom"/);
+  });
+
+  it("takes a role's flags from a YAML config file, the command line winning", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jetsched-config-'));
+    try {
+      const file = join(dir, 'executor.yaml');
+      writeFileSync(
+        file,
+        [
+          `server: ${stack.server.url}`,
+          `prefix: ${stack.prefix}`,
+          `handlers: ${new URL('./fixtures/typed-jobs.ts', import.meta.url).pathname}`,
+          'group: configured',
+          'concurrency: 3',
+          'drain-timeout-ms: 2000',
+        ].join('\n'),
+      );
+      const fromFile = spawnRole('executor', ['--config', file], {});
+      const overridden = spawnRole('executor', ['--config', file, '--concurrency', '2'], {});
+      try {
+        await Promise.all([fromFile.ready, overridden.ready]);
+        const listed = await jetsched(['executors', '--group', 'configured', '--json', ...at()]);
+        const adverts = JSON.parse(listed.stdout) as { concurrency: number }[];
+        expect(adverts.map((a) => a.concurrency).sort()).toEqual([2, 3]);
+      } finally {
+        await Promise.all([fromFile.stop('SIGTERM'), overridden.stop('SIGTERM')]);
+      }
+      writeFileSync(file, 'group: configured\nconcurency: 3\n');
+      const bad = await jetsched(['executor', '--config', file]);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toMatch(/config file .*executor\.yaml: .*concurency/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('runs an executor whose jobs module is TypeScript', async () => {

@@ -7,7 +7,9 @@
 const COMMON = `common options: --server URL (NATS_URL)  --creds FILE (NATS_CREDS)
                 --prefix P (JETSCHED_PREFIX, default jetsched)  --log-level L (LOG_LEVEL)`;
 
-const ROLE = `role options:   --drain-timeout-ms N (25000: handlers may finish this long after SIGTERM;
+const ROLE = `role options:   --config FILE (JETSCHED_CONFIG): these flags by their long names in
+                YAML or JSON (docs/schemas/role-config.json); flags and environment win
+                --drain-timeout-ms N (25000: handlers may finish this long after SIGTERM;
                 every role exits by this plus 4 s)  --metrics-port P (/metrics, /healthz,
                 /readyz over HTTP; 0 picks a free port)`;
 
@@ -196,6 +198,14 @@ examples:
   nats kv get JETSCHED_tasks <id>.result --raw | jetsched decode
   nats stream view JETSCHED_DLQ --translate 'jetsched decode'
   nats sub 'jetsched.outcomes.>' --translate 'jetsched decode'
+`,
+  completion: `usage: jetsched completion bash|zsh
+
+Prints a completion script for the commands and their flags.
+
+examples:
+  eval "$(jetsched completion bash)"     # in ~/.bashrc
+  eval "$(jetsched completion zsh)"      # in ~/.zshrc
 `,
   group: `usage: jetsched group <group> [--set JSON]
 

@@ -2,6 +2,7 @@
 import { JETSCHED_VERSION } from '@jetsched/runtime';
 import { clusterCommand } from './commands/cluster.js';
 import { dlqCommand } from './commands/dlq.js';
+import { completionCommand } from './commands/completion.js';
 import { decodeCommand } from './commands/decode.js';
 import { demoCommand } from './commands/demo.js';
 import { groupCommand, pauseCommand } from './commands/groups.js';
@@ -78,6 +79,8 @@ reading with the nats CLI:
   decode                       msgpack or JSON on stdin as indented JSON, e.g.
                                nats kv get JETSCHED_tasks <id>.result --raw | jetsched decode
 
+shell completion: eval "$(jetsched completion bash)" (or zsh)
+
 jetsched <command> --help shows a command's options and examples; jetsched --version its version.
 
 common: --server URL (NATS_URL)  --creds FILE (NATS_CREDS)  --prefix P (JETSCHED_PREFIX, default jetsched)
@@ -135,6 +138,8 @@ export async function run(argv: string[]): Promise<number> {
       return groupCommand(rest);
     case 'decode':
       return decodeCommand(rest);
+    case 'completion':
+      return completionCommand(rest);
     case 'help': {
       const help = rest[0] === undefined ? USAGE : commandHelp(rest[0]);
       if (help === undefined) {

@@ -683,6 +683,31 @@ const workItem = {
   },
 } as const;
 
+/**
+ * A role's config file (`jetsched <role> --config file.yaml|json`): the role flags by their long
+ * names. Flags given on the command line win over the file, and so do the environment variables
+ * of server, creds, prefix and log-level.
+ */
+const roleConfig = {
+  $id: 'role-config',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    server: { type: 'string', minLength: 1 },
+    creds: { type: 'string', minLength: 1 },
+    prefix: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{0,31}$' },
+    'log-level': { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    handlers: { type: 'string', minLength: 1 },
+    group: token,
+    concurrency: posInt,
+    executors: nonNegInt,
+    'drain-timeout-ms': nonNegInt,
+    'due-spread-ms': nonNegInt,
+    'orphan-check-ms': { type: 'integer', minimum: 1_000, maximum: 60_000 },
+    'metrics-port': { type: 'integer', minimum: 0, maximum: 65_535 },
+  },
+} as const;
+
 const schedBatch = {
   $id: 'sched-batch',
   type: 'object',
@@ -935,6 +960,7 @@ export const schemas = {
   'schedule-create-request': scheduleCreateRequest,
   'schedule-id-request': scheduleIdRequest,
   'schedule-list-request': scheduleListRequest,
+  'role-config': roleConfig,
   'schedule-record': scheduleRecord,
   'fire-notice': fireNotice,
   'dlq-list-request': dlqListRequest,

@@ -73,6 +73,7 @@ export interface SchemaTypes {
   'schedule-create-request': ScheduleCreateRequest;
   'schedule-id-request': ScheduleIdRequest;
   'schedule-list-request': { v?: number };
+  'role-config': Record<string, string | number>;
   'schedule-record': ScheduleRecord;
   'fire-notice': FireNotice;
   'dlq-list-request': DlqListRequest;

@@ -14,6 +14,7 @@ import {
   type Registry,
 } from '@jetsched/runtime';
 import { common, int, parse } from '../args.js';
+import { withConfigFile } from '../config-file.js';
 import { loadJobsModule, type JobsModule } from '../jobs-module.js';
 import { localNats } from '../local-nats.js';
 
@@ -105,7 +106,7 @@ export async function roleCommand(
   role: 'coordinator' | 'scheduler' | 'executor' | 'dev',
   argv: string[],
 ): Promise<number> {
-  const { values } = parse(argv, roleOptions);
+  const { values } = parse(await withConfigFile(argv), roleOptions);
   const c = common(values);
   const log = createLogger(c.logLevel ? { level: c.logLevel } : {});
   const jobs = values.handlers ? await loadJobsModule(values.handlers) : NO_JOBS;
