@@ -58,6 +58,7 @@ const COMMANDS = [
   'group',
   'decode',
   'completion',
+  'top',
 ];
 
 describe('the jetsched CLI without a cluster', () => {
@@ -249,6 +250,27 @@ describe('the jetsched CLI against a cluster', () => {
       expect(await stack.client.result(id, { timeoutMs: 20_000 })).toEqual([[2, 4, 6]]);
     } finally {
       await typed.stop('SIGTERM');
+    }
+  });
+
+  it('top shows the executors, their slots and what waits in each group, and why', async () => {
+    await stack.client.pause('held');
+    try {
+      const { id } = await stack.client.submit({ type: 'echo', group: 'held', payload: 1 });
+      let frame = '';
+      for (let i = 0; i < 20 && !/echo\s+1\s/.test(frame); i++) {
+        frame = (await jetsched(['top', '--once', ...at()])).stdout;
+        await sleep(200);
+      }
+      expect(frame).toMatch(/^jetsched top /);
+      expect(frame).toMatch(/executors 2 {2}slots \d+\/3 busy/);
+      expect(frame).toMatch(/GROUP\s+EXECUTOR\s+BUSY\s+HOST\s+HEARTBEAT\s+TYPES/);
+      expect(frame).toMatch(/group held: .*paused/);
+      expect(frame).toMatch(/echo\s+1\s+0\s+\S+\s+group "held" is paused/);
+      await stack.client.resume('held');
+      await stack.client.wait(id, { timeoutMs: 20_000 });
+    } finally {
+      await stack.client.resume('held');
     }
   });
 

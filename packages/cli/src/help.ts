@@ -179,6 +179,18 @@ limit or setting holding work back.
 
 ${COMMON}
 `,
+  top: `usage: jetsched top [--group G] [--interval 2s] [--once]
+
+A live view, redrawn every interval until Ctrl-C: the executors of each group with their slots busy
+and heartbeat age, and each group's queues (ready, delayed, the oldest wait, what holds work back,
+as jetsched queue reports them). --once prints one frame and exits.
+
+${COMMON}
+
+examples:
+  jetsched top
+  jetsched top --group images --interval 1s
+`,
   pause: `usage: jetsched pause <group> [--type T]
 
 Nothing of the group (or of its type T) is released until resumed; running work goes on.

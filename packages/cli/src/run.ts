@@ -4,6 +4,7 @@ import { clusterCommand } from './commands/cluster.js';
 import { dlqCommand } from './commands/dlq.js';
 import { completionCommand } from './commands/completion.js';
 import { decodeCommand } from './commands/decode.js';
+import { topCommand } from './commands/top.js';
 import { demoCommand } from './commands/demo.js';
 import { groupCommand, pauseCommand } from './commands/groups.js';
 import { queueCommand } from './commands/queue.js';
@@ -62,6 +63,7 @@ tasks:
   executors [--group G]        live executors and the types they serve
 
 groups:
+  top [--group G] [--once]     live view: executors and their slots, queues, what holds work back
   queue [--group G] [--json]   what waits and why, per group and type: ready (the releaser's count),
                                delayed, the oldest wait, the limit or setting holding work back
   pause <group> [--type T]     resume <group> [--type T]
@@ -140,6 +142,8 @@ export async function run(argv: string[]): Promise<number> {
       return decodeCommand(rest);
     case 'completion':
       return completionCommand(rest);
+    case 'top':
+      return topCommand(rest);
     case 'help': {
       const help = rest[0] === undefined ? USAGE : commandHelp(rest[0]);
       if (help === undefined) {
