@@ -4,7 +4,9 @@
  * next round (group commit): a `submit_many` of 1,000 tasks is 1,000 record writes in one window
  * and a handful of hand-off messages, and a lone submit is written at once.
  *
- * A reply goes out only once the record and the hand-off are stored. See docs/architecture.md.
+ * A reply goes out only once the record and the hand-off are stored. Each round's hand-off is
+ * guarded by backstops sent ahead of its records (./backstops.ts, ADR 0023): a coordinator that dies
+ * between the two leaves no task that never runs. See docs/architecture.md.
  */
 import {
   countSubtasks,
