@@ -152,6 +152,21 @@ describe('the jetsched CLI against a cluster', () => {
     expect(JSON.parse(rest.join('\n'))).toMatchObject({ id, state: 'succeeded', result: [{ n: 7 }] });
   });
 
+  it('status shows a task as a person reads it, and as stored with --json', async () => {
+    const { id } = await stack.client.submit({ type: 'boom', payload: 1 });
+    await stack.client.wait(id, { timeoutMs: 20_000 });
+    const human = await jetsched(['status', id, ...at()]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(new RegExp(`^task\\s+${id}  boom`, 'm'));
+    expect(human.stdout).toMatch(/^state\s+failed after \d/m);
+    expect(human.stdout).toMatch(/^created\s+\d{4}-\d\d-\d\dT/m);
+    expect(human.stdout).toMatch(/^error\s+\w+: boom$/m);
+    expect(human.stdout).toMatch(/^Error: boom$/m);
+    const json = await jetsched(['status', id, '--json', ...at()]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ task: { id, state: 'failed' } });
+    expect((await jetsched(['status', 'AAAAAAAAAAAAAAAAAAAAA', ...at()])).code).not.toBe(0);
+  });
+
   it('submit --wait --timeout gives up waiting, says so, and leaves the task to run', async () => {
     await stack.client.pause('held');
     try {

@@ -126,10 +126,11 @@ examples:
   jetsched schedule create nightly report --cron "0 0 3 * * *" --tz Europe/Paris
   jetsched schedule trigger nightly
 `,
-  status: `usage: jetsched status <id> [--result]
+  status: `usage: jetsched status <id> [--result] [--json]
 
-Prints the task's record (and its result with --result); refuses an unknown id. When it waits, says
-why on stderr.
+Shows a task: type, group, state and how long it took, times as dates, subtasks done, why it waits,
+its error with the stack, its trace context (and its result with --result). --json prints the record
+as stored. Refuses an unknown id.
 
 ${COMMON}
 `,

@@ -54,7 +54,7 @@ tasks:
                 [--delay 90s|15m|2h | --at ISO-DATE] [--wait]
                 [--attempts N [--backoff fixed:1s|exponential:500ms[:5m]] [--jitter 0.2]]
                 [--deadline 10m] [--max-failures N | --max-failure-ratio 0.1]
-  status <id> [--result]       ls [--state S] [--type T] [--tenant T] [-n N] [--json]
+  status <id> [--result] [--json]  ls [--state S] [--type T] [--tenant T] [-n N] [--json]
   watch <id>                   cancel <id> [--reason TEXT]
   attempts <id>                failed attempts of its subtasks: error, stack, input, executor
   dlq ls [--source S] [--type T] [--task ID] [-n N] [--json]    dlq show <seq>

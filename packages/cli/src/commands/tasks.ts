@@ -187,15 +187,57 @@ export async function submitCommand(argv: string[]): Promise<number> {
 }
 
 export async function statusCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { result: { type: 'boolean', short: 'r' } });
+  const { values, positionals } = parse(argv, {
+    result: { type: 'boolean', short: 'r' },
+    json: { type: 'boolean' },
+  });
   const id = positionals[0];
-  if (!id) throw new Error('usage: jetsched status <task-id> [--result]');
+  if (!id) throw new Error('usage: jetsched status <task-id> [--result] [--json]');
   return withClient(values, async (client) => {
     const r = await client.get(id, { includeResult: values.result ?? false });
-    print(r);
-    if (r.waiting) process.stderr.write(`waiting: ${r.waiting}\n`);
+    if (values.json) {
+      print(r);
+      if (r.waiting) process.stderr.write(`waiting: ${r.waiting}\n`);
+      return 0;
+    }
+    process.stdout.write(formatStatus(r, values.result ?? false));
     return 0;
   });
+}
+
+/** A task as a person reads it: one fact a line, times as dates, durations, the error's stack. */
+export function formatStatus(r: Awaited<ReturnType<Client['get']>>, withResult: boolean): string {
+  const t = r.task;
+  const at = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString());
+  const lines: [string, string][] = [
+    ['task', `${t.id}  ${t.type}`],
+    ['group', `${t.group}  tenant ${t.tenant}  priority ${t.priority}`],
+    [
+      'state',
+      t.finishedAt === undefined ? t.state : `${t.state} after ${seconds(t.finishedAt - t.createdAt)}`,
+    ],
+    ['created', at(t.createdAt)],
+  ];
+  if (t.runAt !== undefined) lines.push(['runs at', at(t.runAt)]);
+  if (t.finishedAt !== undefined) lines.push(['finished', at(t.finishedAt)]);
+  if (t.subtasks) {
+    const s = t.subtasks;
+    lines.push([
+      'subtasks',
+      `${s.succeeded + s.failed}/${s.total} done (${s.succeeded} succeeded, ${s.failed} failed)`,
+    ]);
+  }
+  if (r.waiting) lines.push(['waiting', r.waiting]);
+  if (t.error) lines.push(['error', `${t.error.code}: ${t.error.message}`]);
+  if (t.trace) lines.push(['trace', t.trace]);
+  const out = formatTable(['', ''], lines).slice(1); // no header row
+  if (t.error?.stack) out.push('', t.error.stack);
+  if (withResult) out.push('', 'result:', JSON.stringify(r.result ?? null, null, 2));
+  return out.join('\n') + '\n';
+}
+
+function seconds(ms: number): string {
+  return ms < 1_000 ? `${ms} ms` : `${(ms / 1_000).toFixed(1)} s`;
 }
 
 export async function watchCommand(argv: string[]): Promise<number> {
