@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN_PATH, spawnRole } from '@jetsched/cli';
-import { names } from '@jetsched/protocol';
+import { names, validate } from '@jetsched/protocol';
 import { natsCliBin } from '@jetsched/testkit';
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -165,6 +165,20 @@ describe('the jetsched CLI against a cluster', () => {
     const json = await jetsched(['status', id, '--json', ...at()]);
     expect(JSON.parse(json.stdout)).toMatchObject({ task: { id, state: 'failed' } });
     expect((await jetsched(['status', 'AAAAAAAAAAAAAAAAAAAAA', ...at()])).code).not.toBe(0);
+  });
+
+  it('--json output of the read commands validates against the protocol schemas', async () => {
+    const { id } = await stack.client.submit({ type: 'echo', payload: 2 });
+    await stack.client.wait(id, { timeoutMs: 20_000 });
+    const status = JSON.parse((await jetsched(['status', id, '--json', ...at()])).stdout) as {
+      task: unknown;
+    };
+    expect(() => validate('task-record', status.task)).not.toThrow();
+    const adverts = JSON.parse((await jetsched(['executors', '--json', ...at()])).stdout) as unknown[];
+    expect(adverts.length).toBe(2);
+    for (const a of adverts) expect(() => validate('executor-advert', a)).not.toThrow();
+    const group = JSON.parse((await jetsched(['group', 'default', '--json', ...at()])).stdout) as unknown;
+    expect(() => validate('group-settings', group)).not.toThrow();
   });
 
   it('submit --wait --timeout gives up waiting, says so, and leaves the task to run', async () => {

@@ -125,9 +125,13 @@ describe('jetsched queue, pause, resume and group (the CLI binary)', () => {
 
   it('group prints and replaces the settings', async () => {
     const limits = [{ id: 'two', per: 'key', concurrency: 2 }];
-    const set = JSON.parse(await cli('group', 'held', '--set', JSON.stringify({ limits }))) as GroupSettings;
+    const set = JSON.parse(
+      await cli('group', 'held', '--json', '--set', JSON.stringify({ limits })),
+    ) as GroupSettings;
     expect(set).toMatchObject({ group: 'held', limits });
-    expect(JSON.parse(await cli('group', 'held'))).toMatchObject({ group: 'held', limits });
+    expect(JSON.parse(await cli('group', 'held', '--json'))).toMatchObject({ group: 'held', limits });
+    // without --json, for a person: the limits as a table
+    expect(await cli('group', 'held')).toMatch(/^LIMIT\s+PER\s+RATE\s+CONCURRENCY\ntwo\s+key\s+-\s+2$/m);
     await expect(cli('group', 'held', '--set', '[1]')).rejects.toThrow(/expected a JSON object/);
   });
 });

@@ -220,9 +220,10 @@ examples:
   eval "$(jetsched completion bash)"     # in ~/.bashrc
   eval "$(jetsched completion zsh)"      # in ~/.zshrc
 `,
-  group: `usage: jetsched group <group> [--set JSON]
+  group: `usage: jetsched group <group> [--set JSON] [--json]
 
-Prints a group's settings; --set replaces them (weights, rate and concurrency limits, retries).
+Shows a group's settings (pause, weights, retry policies, limits as a table; --json as stored);
+--set replaces them (weights, rate and concurrency limits, retries).
 
 ${COMMON}
 

@@ -67,7 +67,7 @@ groups:
   queue [--group G] [--json]   what waits and why, per group and type: ready (the releaser's count),
                                delayed, the oldest wait, the limit or setting holding work back
   pause <group> [--type T]     resume <group> [--type T]
-  group <group> [--set JSON]   a group's settings; --set replaces them, e.g.
+  group <group> [--set JSON] [--json]  a group's settings; --set replaces them, e.g.
                                '{"limits":[{"id":"c","per":"key","concurrency":2}]}' or, retries
                                by task type ("*": any), '{"retry":{"*":{"maxAttempts":3}}}'
 
