@@ -4,14 +4,12 @@
  * no registry records into one of its own that nobody reads, so instrumented code never checks.
  *
  * Every metric is named `jetsched_*` and labelled by group and task type where it has them (both
- * bounded: they appear in subjects). Which role records what is in docs/operations.md (Metrics).
+ * bounded: they appear in subjects). Which role records what is in docs/operations.md (Metrics and health).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Seconds buckets from 5 ms to 10 minutes: handlers and tasks both. */
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
-
-export type GroupType = { group: string; type: string };
 
 /** The metrics of every role, made once per registry. */
 export interface Metrics {
