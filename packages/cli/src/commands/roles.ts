@@ -68,8 +68,9 @@ export async function runUntilSignal(actors: Actor[], o: RunOptions): Promise<nu
   const stopHttp = async (): Promise<void> => {
     await http?.close();
   };
-  for (const a of actors) await a.start();
-  await new Promise<void>((resolve) => {
+  // listening before the actors start: a signal during the start drains once it is done, instead
+  // of the default action killing the process
+  const signalled = new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       log.info({ signal, drainTimeoutMs }, 'stopping');
       process.off('SIGTERM', stop);
@@ -79,6 +80,8 @@ export async function runUntilSignal(actors: Actor[], o: RunOptions): Promise<nu
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
+  for (const a of actors) await a.start();
+  await signalled;
   let timer: NodeJS.Timeout | undefined;
   const closed = await Promise.race([
     failpoint('role.close')
