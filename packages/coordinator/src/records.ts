@@ -72,6 +72,14 @@ export class Records {
     }
     if (misses.length === 0) return { found, unreadable: new Map() };
     const read = await this.store.getMany(misses);
+    // a batch read can come back short (seen right after a server restart) and leave a record out
+    // that exists: what it did not return is looked up alone, through the stream leader, before
+    // anything treats the task as absent (its outcomes would be dead-lettered as of no task)
+    const absent = misses.filter((id) => !read.found.has(id) && !read.unreadable.has(id));
+    const confirmed = await Promise.all(absent.map((id) => this.store.getLatest(id)));
+    confirmed.forEach((s, k) => {
+      if (s) read.found.set(absent[k] as string, s);
+    });
     for (const [id, s] of read.found) {
       found.set(id, s);
       this.cache.set(s);
