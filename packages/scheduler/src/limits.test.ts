@@ -17,6 +17,7 @@ describe('limits', () => {
     expect(l.allow(settings({ paused: true }), { type: 't', fairnessKey: 'a' }, 5, none, NOW)).toEqual({
       n: 0,
       heldBy: 'group "g" is paused',
+      reason: 'paused',
     });
     const s = settings({ pausedTypes: ['slow'] });
     expect(l.allow(s, { type: 'slow', fairnessKey: 'a' }, 5, none, NOW).heldBy).toBe('type "slow" is paused');

@@ -12,6 +12,7 @@
  */
 import type { GroupSettings, LimitSpec } from '@jetsched/protocol';
 import { RateWindow, type Slice } from './rate-window.js';
+import type { HeldReason } from './release-policy.js';
 
 /** What a limit decision needs of a ready queue. */
 export interface LimitedQueue {
@@ -66,11 +67,13 @@ export class Limits {
     want: number,
     inFlight: InFlightCount,
     now: number,
-  ): { n: number; heldBy?: string } {
-    if (settings.paused) return { n: 0, heldBy: `group "${settings.group}" is paused` };
-    if (settings.pausedTypes?.includes(q.type)) return { n: 0, heldBy: `type "${q.type}" is paused` };
+  ): { n: number; heldBy?: string; reason?: HeldReason } {
+    if (settings.paused) return { n: 0, heldBy: `group "${settings.group}" is paused`, reason: 'paused' };
+    if (settings.pausedTypes?.includes(q.type))
+      return { n: 0, heldBy: `type "${q.type}" is paused`, reason: 'paused' };
     let n = want;
     let heldBy: string | undefined;
+    let reason: HeldReason | undefined;
     for (const limit of settings.limits ?? []) {
       const key = scopeKey(limit, q);
       if (key === undefined) continue;
@@ -80,6 +83,7 @@ export class Limits {
         if (room < n) {
           n = Math.max(0, room);
           heldBy = `concurrency limit "${limit.id}" (${limit.concurrency} at once ${describe(limit, key)})`;
+          reason = 'concurrency';
         }
       }
       if (limit.rate !== undefined) {
@@ -87,10 +91,11 @@ export class Limits {
         if (room < n) {
           n = Math.max(0, room);
           heldBy = `rate limit "${limit.id}" (${limit.rate.limit} per ${limit.rate.intervalMs} ms ${describe(limit, key)})`;
+          reason = 'rate';
         }
       }
     }
-    return n > 0 ? { n } : { n: 0, heldBy: heldBy ?? 'a limit' };
+    return n > 0 ? { n } : { n: 0, heldBy: heldBy ?? 'a limit', reason: reason ?? 'other' };
   }
 
   /** Counts `n` subtasks of `q` released now. */
@@ -139,18 +144,4 @@ export class Limits {
 function describe(limit: LimitSpec, key: string): string {
   if (limit.per === 'group') return 'in the group';
   return limit.per === 'type' ? `for type "${key.slice(5)}"` : `for key "${key.slice(4)}"`;
-}
-
-/**
- * What kind of thing a `heldBy` of a release round names, as the `reason` label of
- * `jetsched_release_held_back_total`: `paused`, `concurrency`, `rate`, `no_executor`, `capacity`
- * (the executors serving the type are busy), or `other`. Kept beside the texts it reads.
- */
-export function heldReason(heldBy: string): string {
-  if (heldBy.endsWith(' is paused')) return 'paused';
-  if (heldBy.startsWith('concurrency limit')) return 'concurrency';
-  if (heldBy.startsWith('rate limit')) return 'rate';
-  if (heldBy.startsWith('no executor')) return 'no_executor';
-  if (heldBy.startsWith('the executors serving')) return 'capacity';
-  return 'other';
 }

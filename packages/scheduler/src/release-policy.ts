@@ -33,8 +33,14 @@ export interface ReleasePolicy {
   weight(fairnessKey: string): number;
 }
 
+/**
+ * What kind of thing holds a queue back, as the `reason` label of `jetsched_release_held_back_total`
+ * counts it: a pause, a rate or concurrency limit, no executor for the type, busy executors.
+ */
+export type HeldReason = 'paused' | 'concurrency' | 'rate' | 'no_executor' | 'capacity' | 'other';
+
 /** How many of `want` items of `q` the limits let go now, and if none, why not. */
-export type Allowance = (q: ReadyQueue, want: number) => { n: number; heldBy?: string };
+export type Allowance = (q: ReadyQueue, want: number) => { n: number; heldBy?: string; reason?: HeldReason };
 
 export interface Take {
   queue: ReadyQueue;
@@ -44,7 +50,7 @@ export interface Take {
 export interface Decision {
   takes: Take[];
   /** Queues that had work but that a limit held back this round, with the reason. */
-  held: { queue: ReadyQueue; heldBy: string }[];
+  held: { queue: ReadyQueue; heldBy: string; reason: HeldReason }[];
 }
 
 export const DEFAULT_AGING_MS = 10_000;
@@ -137,7 +143,7 @@ export class FairShare {
         const a = allow(q, Math.min(want, remaining));
         if (a.n <= 0) {
           blocked.add(q);
-          held.push({ queue: q, heldBy: a.heldBy ?? 'a limit' });
+          held.push({ queue: q, heldBy: a.heldBy ?? 'a limit', reason: a.reason ?? 'other' });
           continue;
         }
         takes.set(q, (takes.get(q) ?? 0) + a.n);

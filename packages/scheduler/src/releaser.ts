@@ -49,7 +49,7 @@ import {
   type Topology,
 } from '@jetsched/runtime';
 import { InFlight, profilesOf, type Profile } from './credit.js';
-import { heldReason, inFlightKeys, Limits } from './limits.js';
+import { inFlightKeys, Limits } from './limits.js';
 import type { SchedulerConfig } from './options.js';
 import type { ReleaseChange, ReleaseLease } from './release-lease.js';
 import { FairShare, type Allowance, type Decision, type ReadyQueue } from './release-policy.js';
@@ -318,7 +318,7 @@ export class GroupReleaser {
   #note(view: ReadyView, profiles: Profile[], held: Decision['held']): void {
     const now = Date.now();
     const heldBy = new Map(held.map((h) => [h.queue.id, h.heldBy]));
-    for (const h of held) this.topo.metrics.heldBack.inc({ group: this.group, reason: heldReason(h.heldBy) });
+    for (const h of held) this.topo.metrics.heldBack.inc({ group: this.group, reason: h.reason });
     this.#status = {
       group: this.group,
       at: now,
@@ -395,7 +395,11 @@ export class GroupReleaser {
       if (limited.n === 0) return limited;
       const serving = profiles.filter((p) => p.types.has(q.type));
       if (serving.length === 0)
-        return { n: 0, heldBy: `no executor in group "${this.group}" serves type "${q.type}"` };
+        return {
+          n: 0,
+          heldBy: `no executor in group "${this.group}" serves type "${q.type}"`,
+          reason: 'no_executor',
+        };
       // to the profiles with the most room first
       serving.sort((a, b) => (free.get(b.profile) ?? 0) - (free.get(a.profile) ?? 0));
       let n = 0;
@@ -407,7 +411,8 @@ export class GroupReleaser {
         mine.set(p.profile, (mine.get(p.profile) ?? 0) + k);
         n += k;
       }
-      if (n === 0) return { n: 0, heldBy: `the executors serving type "${q.type}" are busy` };
+      if (n === 0)
+        return { n: 0, heldBy: `the executors serving type "${q.type}" are busy`, reason: 'capacity' };
       assigned.set(q.id, mine);
       this.#limits.took(settings, q, n, now);
       return { n };
