@@ -7,7 +7,7 @@ import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { isSpanContextValid, trace, TraceFlags } from '@opentelemetry/api';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import {
   ContentType,
   decode,
@@ -15,6 +15,7 @@ import {
   DEFAULT_PREFIX,
   encode,
   ErrorCode,
+  formatTraceparent,
   Header,
   isTraceparent,
   isTerminal,
@@ -466,9 +467,7 @@ function traceHeaders(opts: SubmitOptions): Record<string, string> {
     throw new JetschedError(ErrorCode.BadRequest, 'not a W3C traceparent: ' + String(given));
   }
   const sc = trace.getActiveSpan()?.spanContext();
-  if (!sc || !isSpanContextValid(sc)) return {};
-  const flags = (sc.traceFlags & TraceFlags.SAMPLED).toString(16).padStart(2, '0');
-  return { [Header.Traceparent]: `00-${sc.traceId}-${sc.spanId}-${flags}` };
+  return sc && isSpanContextValid(sc) ? { [Header.Traceparent]: formatTraceparent(sc) } : {};
 }
 
 export async function connectClient(opts: ClientOptions = {}): Promise<Client> {

@@ -11,11 +11,10 @@ import {
   SpanKind,
   SpanStatusCode,
   trace,
-  TraceFlags,
   type Span,
   type SpanContext,
 } from '@opentelemetry/api';
-import { isTraceparent, type WorkItem } from '@jetsched/protocol';
+import { formatTraceparent, isTraceparent, type WorkItem } from '@jetsched/protocol';
 
 const tracer = trace.getTracer('jetsched-executor');
 
@@ -25,11 +24,6 @@ export function parseTraceparent(value: string | undefined): SpanContext | undef
   const [, traceId, spanId, flags] = value.split('-') as [string, string, string, string];
   const sc: SpanContext = { traceId, spanId, traceFlags: parseInt(flags, 16), isRemote: true };
   return isSpanContextValid(sc) ? sc : undefined;
-}
-
-export function formatTraceparent(sc: SpanContext): string {
-  const flags = (sc.traceFlags & TraceFlags.SAMPLED).toString(16).padStart(2, '0');
-  return `00-${sc.traceId}-${sc.spanId}-${flags}`;
 }
 
 /**

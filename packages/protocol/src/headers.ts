@@ -22,6 +22,11 @@ export const Header = {
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
+/** The `traceparent` of a span context (version 00, the sampled flag kept). */
+export function formatTraceparent(sc: { traceId: string; spanId: string; traceFlags: number }): string {
+  return `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 1).toString(16).padStart(2, '0')}`;
+}
+
 /** A W3C `traceparent` value jetsched carries (version, trace id, parent span id, flags). */
 export function isTraceparent(value: unknown): value is string {
   return typeof value === 'string' && TRACEPARENT.test(value) && !/^[0-9a-f]{2}-0{32}-/.test(value);

@@ -8,7 +8,7 @@ export {
   names,
   type Names,
 } from './names.js';
-export { Header, ContentType, isTraceparent } from './headers.js';
+export { Header, ContentType, formatTraceparent, isTraceparent } from './headers.js';
 export {
   ErrorCode,
   JetschedError,
