@@ -19,14 +19,18 @@ const ENV_OF: Readonly<Record<string, string>> = {
   'log-level': 'LOG_LEVEL',
 };
 
-/** Short flags of the role commands, by long name (a short flag given counts as the long one). */
-const SHORT: Readonly<Record<string, string>> = { s: 'server', g: 'group', c: 'concurrency' };
-
 /**
  * `argv` without its `--config FILE`, and with the file's settings that neither the command line
- * nor the environment gives added as flags. Throws naming the file and the setting it refuses.
+ * nor the environment gives added as flags (`options`: the command's flags, whose short forms count
+ * as their long ones). Throws naming the file and the setting it refuses.
  */
-export async function withConfigFile(argv: readonly string[]): Promise<string[]> {
+export async function withConfigFile(
+  argv: readonly string[],
+  options: Readonly<Record<string, { type: string; short?: string }>>,
+): Promise<string[]> {
+  const longOf = new Map(
+    Object.entries(options).flatMap(([long, o]) => (o.short === undefined ? [] : [[o.short, long] as const])),
+  );
   const rest: string[] = [];
   let file = process.env[CONFIG_ENV];
   for (let i = 0; i < argv.length; i++) {
@@ -47,7 +51,7 @@ export async function withConfigFile(argv: readonly string[]): Promise<string[]>
   const given = new Set(
     rest.flatMap((a) => {
       if (a.startsWith('--')) return [a.slice(2).split('=')[0] as string];
-      if (/^-[a-z]$/.test(a)) return [SHORT[a.slice(1)] ?? a];
+      if (/^-[a-zA-Z]$/.test(a)) return [longOf.get(a.slice(1)) ?? a];
       return [];
     }),
   );

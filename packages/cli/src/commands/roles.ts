@@ -13,7 +13,7 @@ import {
   type Logger,
   type Registry,
 } from '@jetsched/runtime';
-import { common, int, parse } from '../args.js';
+import { common, commonOptions, int, parse } from '../args.js';
 import { withConfigFile } from '../config-file.js';
 import { loadJobsModule, type JobsModule } from '../jobs-module.js';
 import { localNats } from '../local-nats.js';
@@ -109,7 +109,7 @@ export async function roleCommand(
   role: 'coordinator' | 'scheduler' | 'executor' | 'dev',
   argv: string[],
 ): Promise<number> {
-  const { values } = parse(await withConfigFile(argv), roleOptions);
+  const { values } = parse(await withConfigFile(argv, { ...commonOptions, ...roleOptions }), roleOptions);
   const c = common(values);
   const log = createLogger(c.logLevel ? { level: c.logLevel } : {});
   const jobs = values.handlers ? await loadJobsModule(values.handlers) : NO_JOBS;

@@ -334,15 +334,25 @@ export async function withLiveExecutors<T>(
   group: string | undefined,
   fn: (topo: Topology, live: ExecutorAdvert[]) => T | Promise<T>,
 ): Promise<T> {
+  return withTopology(values, async (topo) => {
+    const registry = await ExecutorRegistry.watch(topo, silentLogger());
+    const live = registry.live(group);
+    registry.close();
+    return fn(topo, live);
+  });
+}
+
+/** Runs `fn` on the provisioned topology of the common flags' server and prefix, then closes it. */
+export async function withTopology<T>(
+  values: Record<string, unknown>,
+  fn: (topo: Topology) => T | Promise<T>,
+): Promise<T> {
   const c = common(values);
   const nc = await connectNats({ ...c.connection, name: 'jetsched-cli' });
   try {
     const topo = await bindTopology(nc, c.prefix);
     try {
-      const registry = await ExecutorRegistry.watch(topo, silentLogger());
-      const live = registry.live(group);
-      registry.close();
-      return await fn(topo, live);
+      return await fn(topo);
     } finally {
       topo.publisher.close();
     }

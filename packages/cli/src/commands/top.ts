@@ -6,18 +6,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecutorAdvert } from '@jetsched/protocol';
-import {
-  bindTopology,
-  connectNats,
-  ExecutorRegistry,
-  isLive,
-  silentLogger,
-  type Topology,
-} from '@jetsched/runtime';
-import { common, parse } from '../args.js';
+import { ExecutorRegistry, isLive, silentLogger, type Topology } from '@jetsched/runtime';
+import { parse } from '../args.js';
 import { formatTable } from '../table.js';
 import { formatQueueReport, queueReport } from './queue.js';
-import { parseDuration } from './tasks.js';
+import { parseDuration, withTopology } from './tasks.js';
 
 const CLEAR = '\x1b[2J\x1b[H';
 
@@ -28,10 +21,7 @@ export async function topCommand(argv: string[]): Promise<number> {
     once: { type: 'boolean' },
   });
   const intervalMs = values.interval ? parseDuration(values.interval, 'interval') : 2_000;
-  const c = common(values);
-  const nc = await connectNats({ ...c.connection, name: 'jetsched-top' });
-  try {
-    const topo = await bindTopology(nc, c.prefix);
+  return withTopology(values, async (topo) => {
     const registry = await ExecutorRegistry.watch(topo, silentLogger());
     try {
       for (;;) {
@@ -42,11 +32,8 @@ export async function topCommand(argv: string[]): Promise<number> {
       }
     } finally {
       registry.close();
-      topo.publisher.close();
     }
-  } finally {
-    await nc.close();
-  }
+  });
 }
 
 /** One frame: a header, the executors per group, then the queue report. */
