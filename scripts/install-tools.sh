@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what a fresh machine lacks: pnpm, and the pinned nats-server and nats CLI (built with
-# `go install` from the Go module proxy). Idempotent: a tool already at the pinned version is kept.
+# Installs what a fresh machine lacks: pnpm, the pinned nats-server and nats CLI (built with
+# `go install` from the Go module proxy), and Chromium from Debian's packages (the dashboard's
+# browser tests drive it with playwright-core, which never downloads a browser). Idempotent: a tool already at the pinned version is kept.
 # Binaries go to $JETSCHED_TOOLS_DIR (default ~/.cache/jetsched/tools/<name>-<version>/).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,5 +36,17 @@ if [ ! -x "$cli_dir/nats" ]; then
     && mkdir -p "$cli_dir" && GOBIN="$cli_dir" go install github.com/nats-io/natscli/nats)
 fi
 
+chromium=${CHROMIUM_PATH:-/usr/bin/chromium}
+if [ ! -x "$chromium" ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    log "installing Chromium from Debian's packages (for the dashboard's browser tests)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }
+  else
+    log "no Chromium at $chromium and no apt-get as root: install chromium (or set CHROMIUM_PATH) for the browser tests"
+  fi
+fi
+
 log "nats-server: $("$server_dir/nats-server" --version)"
 log "nats CLI: $("$cli_dir/nats" --version 2>&1)"
+if [ -x "$chromium" ]; then log "chromium: $("$chromium" --version 2>/dev/null)"; fi

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RoleProcess } from '@jetsched/cli';
+import { names } from '@jetsched/protocol';
 import { freePort, natsCli } from '@jetsched/testkit';
 import { startProcessCluster, type ProcessCluster } from './helpers/processes.js';
 
@@ -182,6 +183,32 @@ describe('metrics and health of every role', () => {
     expect(health?.subject).toMatch(new RegExp(`^${c.prefix}\\.health\\.executor\\.`));
     const reply = await c.nc.request(health?.subject ?? '', undefined, { timeout: 2_000 });
     expect(reply.json()).toMatchObject({ role: 'executor', ready: true, state: 'running', connected: true });
+  });
+
+  it('answers one request on `<prefix>.metrics` from every process, with its metrics as JSON', async () => {
+    const subject = names(c.prefix).metricsSubject();
+    const replies: {
+      role: string;
+      registry: string;
+      metrics: { name: string; values: { value: number }[] }[];
+    }[] = [];
+    for await (const m of await c.nc.requestMany(subject, undefined, {
+      strategy: 'stall',
+      stall: 500,
+      maxWait: 3_000,
+    }))
+      replies.push(m.json());
+    expect(replies.map((r) => r.role).sort()).toEqual(['coordinator', 'executor', 'scheduler']);
+    // each process its own registry, so a reader adds them up without counting one twice
+    expect(new Set(replies.map((r) => r.registry)).size).toBe(3);
+    const coordinator = replies.find((r) => r.role === 'coordinator');
+    const submitted = coordinator?.metrics.find((m) => m.name === 'jetsched_tasks_submitted_total');
+    expect(submitted?.values.reduce((n, v) => n + v.value, 0)).toBeGreaterThan(0);
+    // and it is listed beside health for `nats micro info`
+    const { info } = JSON.parse(
+      (await natsCli(c.server.url, ['micro', 'info', 'jetsched-coordinator', '--json'])).stdout,
+    ) as { info: { endpoints: { name: string; subject: string }[] } };
+    expect(info.endpoints.find((e) => e.name === 'metrics')?.subject).toBe(subject);
   });
 
   it('closes the metrics server when the role stops', async () => {

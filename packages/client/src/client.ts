@@ -4,7 +4,7 @@
  * contract in docs/protocol.md; this is the TypeScript convenience.
  */
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
+import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { isSpanContextValid, trace } from '@opentelemetry/api';
@@ -44,16 +44,11 @@ import {
   type DlqPurgeReply,
   type SubmitReply,
   type SubmitRequest,
+  type SubtaskRecord,
   type TaskRecord,
   type TaskReply,
 } from '@jetsched/protocol';
-import {
-  connectNats,
-  contentHeaders,
-  decodeMsg,
-  isTransientNatsError,
-  type ConnectOptions,
-} from '@jetsched/runtime';
+import { contentHeaders, decodeMsg, isTransientNatsError, type ConnectOptions } from '@jetsched/runtime';
 
 /** Request timeout. @defaultValue 10 s */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -101,6 +96,12 @@ export interface Client {
   get(id: string, opts?: { includeResult?: boolean }): Promise<TaskReply>;
   list(filter?: ListRequest): Promise<ListReply>;
   cancel(id: string, reason?: string): Promise<TaskRecord>;
+  /**
+   * The recorded subtask outcomes of a task, by index then attempt: each subtask's last attempt
+   * (`<id>.<index>`) and every failed attempt that was tried again (`<id>.<index>.<attempt>`),
+   * failures with their error, stack and input. Read from the tasks bucket.
+   */
+  subtasks(id: string): Promise<SubtaskRecord[]>;
   /** Waits until the task is terminal and returns it (with its result). */
   wait(id: string, opts?: ResultOptions): Promise<TaskReply>;
   /** Waits for the task's result; rejects with the task's error when it failed or was cancelled. */
@@ -156,6 +157,7 @@ class ClientImpl implements Client {
   readonly names: Names;
   readonly #js: JetStreamClient;
   #payloads: Promise<ObjectStore> | undefined;
+  #tasks: Promise<KV> | undefined;
 
   constructor(
     readonly nc: NatsConnection,
@@ -252,6 +254,23 @@ class ClientImpl implements Client {
   async list(filter: ListRequest = {}): Promise<ListReply> {
     const r = await this.#request<ListReply>(this.names.api.list, filter);
     return r.nextCursor === undefined ? { tasks: r.tasks } : { tasks: r.tasks, nextCursor: r.nextCursor };
+  }
+
+  async subtasks(id: string): Promise<SubtaskRecord[]> {
+    const kv = await this.#tasksKv();
+    const out: SubtaskRecord[] = [];
+    for await (const key of await kv.keys(`${id}.>`)) {
+      // subtask records only: `<id>.<index>` and `<id>.<index>.<attempt>` (not `<id>.result`)
+      if (!/^\d+(\.\d+)?$/.test(key.slice(id.length + 1))) continue;
+      const e = await kv.get(key);
+      if (e?.operation !== 'PUT') continue;
+      out.push(validate('subtask-record', decode(e.value)));
+    }
+    return out.sort((a, b) => a.index - b.index || a.attempt - b.attempt);
+  }
+
+  #tasksKv(): Promise<KV> {
+    return (this.#tasks ??= new Kvm(this.#js).open(this.names.buckets.tasks));
   }
 
   async groupSettings(group: string): Promise<GroupSettings> {
@@ -409,7 +428,7 @@ class ClientImpl implements Client {
       },
     });
     // the record, then every change of it: an ordered consumer on the task's key in the tasks bucket
-    const kv = await new Kvm(this.#js).open(this.names.buckets.tasks);
+    const kv = await this.#tasksKv();
     const changes = await kv.watch({ key: id });
     let seen = false;
     const pump = (async () => {
@@ -470,11 +489,25 @@ function traceHeaders(opts: SubmitOptions): Record<string, string> {
   return sc && isSpanContextValid(sc) ? { [Header.Traceparent]: formatTraceparent(sc) } : {};
 }
 
-export async function connectClient(opts: ClientOptions = {}): Promise<Client> {
-  const nc = opts.nc ?? (await connectNats({ name: 'jetsched-client', ...(opts.connection ?? {}) }));
-  return new ClientImpl(nc, !opts.nc, {
+/** A client on a connection the caller made and owns (a browser's WebSocket connection, say). */
+export function createClient(
+  nc: NatsConnection,
+  opts: Omit<ClientOptions, 'nc' | 'connection'> = {},
+): Client {
+  return new ClientImpl(nc, false, settings(opts));
+}
+
+/** A client that owns `nc`: closing the client drains it. */
+export function ownedClient(nc: NatsConnection, opts: Omit<ClientOptions, 'nc' | 'connection'> = {}): Client {
+  return new ClientImpl(nc, true, settings(opts));
+}
+
+function settings(
+  opts: Omit<ClientOptions, 'nc' | 'connection'>,
+): ConstructorParameters<typeof ClientImpl>[2] {
+  return {
     prefix: opts.prefix ?? DEFAULT_PREFIX,
     requestTimeoutMs: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     inlinePayloadLimit: opts.inlinePayloadLimit ?? DEFAULT_INLINE_PAYLOAD_LIMIT,
-  });
+  };
 }

@@ -1,13 +1,6 @@
-export {
-  connectClient,
-  DEFAULT_REQUEST_TIMEOUT_MS,
-  DEFAULT_INLINE_PAYLOAD_LIMIT,
-  type Client,
-  type ClientOptions,
-  type WatchEvent,
-  type ResultOptions,
-  type SubmitOptions,
-} from './client.js';
+// everything a browser gets, and connecting by TCP
+export * from './browser.js';
+export { connectClient } from './connect.js';
 export {
   JetschedError,
   NonRetryableError,

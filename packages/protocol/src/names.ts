@@ -134,6 +134,13 @@ export interface Names {
   creditSubject(group: string): string;
   /** The group's releaser answers here (core request/reply) with what waits and why. */
   releaseStatusSubject(group: string): string;
+  /** A role's `health` endpoint (JSON): `<p>.health.<role>.<id>`. */
+  healthSubject(role: string, id: string): string;
+  /**
+   * Every role's `metrics` endpoint (JSON), one subject for all: each running process answers a
+   * request on it with its Prometheus metrics, so one request with many replies reads the cluster.
+   */
+  metricsSubject(): string;
   /** Key of a group's settings in the config bucket. */
   groupSettingsKey(group: string): string;
   outcomeSubject(group: string): string;
@@ -261,6 +268,8 @@ export function names(prefix: string = DEFAULT_PREFIX): Names {
     scheduleKey: (id) => `schedule.${id}`,
     creditSubject: (group) => `${p}.credit.${group}`,
     releaseStatusSubject: (group) => `${p}.status.${group}`,
+    healthSubject: (role, id) => `${p}.health.${role}.${id}`,
+    metricsSubject: () => `${p}.metrics`,
     groupSettingsKey: (group) => `group.${group}`,
     outcomeSubject: (group) => `${p}.outcomes.${group}`,
     stopSubject: (taskId) => `${p}.stops.${taskId}`,

@@ -123,6 +123,7 @@ export abstract class ActorBase<C extends ActorConfig> implements Actor {
         description: `jetsched ${this.cfg.role}`,
         metadata: { ...this.cfg.bindings },
         health: () => this.health(),
+        registry: this.cfg.metrics.registry,
       });
       this.life.onClose('service', () => service.stop());
       this.life.onClose('publisher', () => this.#topo?.publisher.close());

@@ -2,7 +2,7 @@
  * Request/reply framing shared by the coordinator (server side) and the client SDK: the reply uses
  * the request's content type, so a JSON request from `nats req` gets a JSON reply.
  */
-import { headers, type Msg, type MsgHdrs } from '@nats-io/transport-node';
+import { headers, type Msg, type MsgHdrs } from '@nats-io/nats-core';
 import {
   contentTypeOf,
   type ContentType,

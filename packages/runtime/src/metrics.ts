@@ -6,6 +6,7 @@
  * Every metric is named `jetsched_*` and labelled by group and task type where it has them (both
  * bounded: they appear in subjects). Which role records what is in docs/operations.md (Metrics and health).
  */
+import { newTaskId } from '@jetsched/protocol';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Seconds buckets from 5 ms to 10 minutes: handlers and tasks both. */
@@ -53,6 +54,17 @@ export interface TaskMetrics {
 }
 
 const made = new WeakMap<Registry, Metrics>();
+const ids = new WeakMap<Registry, string>();
+
+/**
+ * A name for `registry`, the same for every actor that records into it: readers of the metrics
+ * endpoint count a process's metrics once, however many of its actors answered.
+ */
+export function registryId(registry: Registry): string {
+  let id = ids.get(registry);
+  if (id === undefined) ids.set(registry, (id = newTaskId()));
+  return id;
+}
 
 /** A registry with Node's process metrics (CPU, memory, event loop lag), for one process. */
 export function createRegistry(): Registry {

@@ -5,8 +5,7 @@
  * operations (reads, deduped publishes, idempotent writes) retry them briefly.
  */
 import { JetStreamApiError } from '@nats-io/jetstream';
-import { RequestError, TimeoutError } from '@nats-io/transport-node';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { RequestError, TimeoutError } from '@nats-io/nats-core';
 
 // 10008: JetStream system temporarily unavailable
 const JS_TEMPORARILY_UNAVAILABLE = 10008;
@@ -27,7 +26,7 @@ export async function retryTransient<T>(fn: () => Promise<T>, attempts = 6): Pro
       return await fn();
     } catch (err) {
       if (i >= attempts || !isTransientNatsError(err)) throw err;
-      await sleep(Math.min(1_000, 25 * 2 ** i));
+      await new Promise((r) => setTimeout(r, Math.min(1_000, 25 * 2 ** i)));
     }
   }
 }

@@ -30,6 +30,11 @@ export interface ServerOptions {
   logFile?: string;
   /** Serve the HTTP monitoring endpoints (`/varz`, `/jsz`) on a port the OS picks. @defaultValue false */
   monitoring?: boolean;
+  /**
+   * Also accept NATS over WebSocket (what a browser speaks: the dashboard) on a port the OS picks,
+   * without TLS, on loopback. @defaultValue false
+   */
+  websocket?: boolean;
 }
 
 export interface NatsServer {
@@ -39,6 +44,8 @@ export interface NatsServer {
   readonly pid: number | undefined;
   /** `http://127.0.0.1:<port>` of the monitoring endpoints, when started with `monitoring`. */
   readonly monitorUrl: string | undefined;
+  /** `ws://127.0.0.1:<port>` for NATS over WebSocket, when started with `websocket`. */
+  readonly wsUrl: string | undefined;
   /** SIGTERM and wait for exit. `clean` removes the store dir. */
   stop(opts?: { clean?: boolean }): Promise<void>;
   /** SIGKILL, as a crash. */
@@ -74,6 +81,7 @@ function configText(o: ServerOptions & { port: number; storeDir: string }, ports
   ];
   if (o.serverName) lines.push(`server_name: "${o.serverName}"`);
   if (o.monitoring) lines.push('http: "127.0.0.1:-1"');
+  if (o.websocket) lines.push('websocket { listen: "127.0.0.1:-1", no_tls: true }');
   if (o.cluster) {
     const routes = o.cluster.routes.map((p) => `"nats-route://127.0.0.1:${p}"`).join(', ');
     lines.push(
@@ -88,17 +96,18 @@ async function waitForPortsFile(
   dir: string,
   pid: number,
   deadline: number,
-): Promise<{ port: number; monitoring: string | undefined }> {
+): Promise<{ port: number; monitoring: string | undefined; websocket: string | undefined }> {
   while (Date.now() < deadline) {
     const files = await readdir(dir).catch(() => [] as string[]);
     const f = files.find((n) => n.endsWith(`_${pid}.ports`));
     if (f) {
       const text = await readFile(join(dir, f), 'utf8').catch(() => '');
       if (text) {
-        const info = JSON.parse(text) as { nats?: string[]; monitoring?: string[] };
+        const info = JSON.parse(text) as { nats?: string[]; monitoring?: string[]; websocket?: string[] };
         const url = info.nats?.[0];
         const port = url ? Number(new URL(url).port) : NaN;
-        if (Number.isInteger(port) && port > 0) return { port, monitoring: info.monitoring?.[0] };
+        if (Number.isInteger(port) && port > 0)
+          return { port, monitoring: info.monitoring?.[0], websocket: info.websocket?.[0] };
       }
     }
     await sleep(25);
@@ -129,6 +138,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<NatsServer>
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   let monitorUrl: string | undefined;
+  let wsUrl: string | undefined;
 
   const launch = async (): Promise<void> => {
     const portsDir = await mkdtemp(join(work, 'ports-'));
@@ -151,6 +161,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<NatsServer>
       const ports = await Promise.race([waitForPortsFile(portsDir, proc.pid ?? -1, deadline), failed]);
       port = ports.port;
       monitorUrl = ports.monitoring;
+      wsUrl = ports.websocket;
       await Promise.race([waitForTcp(port, deadline), failed]);
     } catch (err) {
       proc.kill('SIGKILL');
@@ -179,6 +190,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<NatsServer>
     },
     get monitorUrl() {
       return monitorUrl;
+    },
+    get wsUrl() {
+      return wsUrl;
     },
     async stop(o = {}) {
       await signal('SIGTERM');

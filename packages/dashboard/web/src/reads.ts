@@ -1,0 +1,87 @@
+/**
+ * What the views read besides the client SDK's API: the roles' metrics (one request, a reply from
+ * every actor) and the executors' adverts (the executors bucket). Replies are checked before use.
+ */
+import { Empty, type NatsConnection } from '@nats-io/nats-core';
+import { Kvm } from '@nats-io/kv';
+import type { ExecutorAdvert, Names } from '@jetsched/protocol';
+import type { MetricsReply } from '../../src/series.js';
+
+export async function readMetrics(nc: NatsConnection, n: Names): Promise<MetricsReply[]> {
+  const out: MetricsReply[] = [];
+  try {
+    const replies = await nc.requestMany(n.metricsSubject(), Empty, {
+      strategy: 'stall',
+      stall: 300,
+      maxWait: 2_000,
+    });
+    for await (const m of replies) {
+      const r = parse(m.data);
+      if (isMetricsReply(r)) out.push(r);
+    }
+  } catch (err) {
+    // nobody answered: no role runs
+    if (!(err instanceof Error && /no responders/i.test(err.message))) throw err;
+  }
+  return out;
+}
+
+function parse(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(data)) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function isMetricsReply(x: unknown): x is MetricsReply {
+  if (typeof x !== 'object' || x === null) return false;
+  const r = x as Record<string, unknown>;
+  return (
+    typeof r['registry'] === 'string' &&
+    typeof r['role'] === 'string' &&
+    typeof r['at'] === 'number' &&
+    Array.isArray(r['metrics'])
+  );
+}
+
+/** A live executor, with how long ago it last said so. */
+export interface LiveExecutor extends ExecutorAdvert {
+  heartbeatAgeMs: number;
+  stale: boolean;
+}
+
+export async function readExecutors(nc: NatsConnection, n: Names): Promise<LiveExecutor[]> {
+  const kv = await new Kvm(nc).open(n.buckets.executors);
+  const out: LiveExecutor[] = [];
+  const now = Date.now();
+  for await (const key of await kv.keys()) {
+    const e = await kv.get(key);
+    if (e?.operation !== 'PUT') continue;
+    const a = parse(e.value);
+    if (!isAdvert(a)) continue;
+    const heartbeatAgeMs = now - a.at;
+    out.push({ ...a, heartbeatAgeMs, stale: heartbeatAgeMs > 3 * a.heartbeatMs });
+  }
+  return out.sort((a, b) => a.group.localeCompare(b.group) || a.id.localeCompare(b.id));
+}
+
+function isAdvert(x: unknown): x is ExecutorAdvert {
+  if (typeof x !== 'object' || x === null) return false;
+  const a = x as Record<string, unknown>;
+  return (
+    typeof a['id'] === 'string' &&
+    typeof a['group'] === 'string' &&
+    Array.isArray(a['types']) &&
+    typeof a['at'] === 'number' &&
+    typeof a['heartbeatMs'] === 'number'
+  );
+}
+
+/** Groups anything knows of: executors' and the release bucket's (a group that had a releaser). */
+export async function readGroups(nc: NatsConnection, n: Names, executors: LiveExecutor[]): Promise<string[]> {
+  const groups = new Set(executors.map((e) => e.group));
+  const kv = await new Kvm(nc).open(n.buckets.release);
+  for await (const key of await kv.keys()) groups.add(key);
+  return [...groups].sort();
+}
