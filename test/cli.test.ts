@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN_PATH, spawnRole } from '@jetsched/cli';
-import { names, validate } from '@jetsched/protocol';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { BIN_PATH, createProgram, run, spawnRole } from '@jetsched/cli';
+import { names, validate, WIRE_VERSION, type SchemaId } from '@jetsched/protocol';
 import { natsCliBin } from '@jetsched/testkit';
 import { startStack, type Stack } from './helpers/stack.js';
 
@@ -34,32 +34,24 @@ async function jetsched(args: string[], timeout = 20_000): Promise<Ran> {
   }
 }
 
-/** Every command `jetsched` dispatches, as the overview lists them. */
-const COMMANDS = [
-  'coordinator',
-  'scheduler',
-  'executor',
-  'dev',
-  'provision',
-  'executors',
-  'demo',
-  'cluster',
-  'submit',
-  'schedule',
-  'status',
-  'watch',
-  'ls',
-  'cancel',
-  'attempts',
-  'dlq',
-  'queue',
-  'pause',
-  'resume',
-  'group',
-  'decode',
-  'completion',
-  'top',
-];
+/** Every command of the tree, as the words that name it (`['dlq', 'ls']`). */
+function commandPaths(cmd: ReturnType<typeof createProgram>, above: string[] = []): string[][] {
+  return cmd.commands.flatMap((c) => [[...above, c.name()], ...commandPaths(c, [...above, c.name()])]);
+}
+
+/** Runs the CLI in this process, as the binary does, and collects what it writes. */
+async function inProcess(args: string[]): Promise<Ran> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((stdout += String(s)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((stderr += String(s)), true));
+  try {
+    return { code: await run(args), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
 
 describe('the jetsched CLI without a cluster', () => {
   it('prints its version', async () => {
@@ -97,21 +89,101 @@ describe('the jetsched CLI without a cluster', () => {
     expect((await jetsched(['completion', 'zsh'])).stdout).toMatch(/^autoload -U \+X bashcompinit/);
   });
 
-  it('prints each command its own help, with the options it takes', async () => {
-    const overview = await jetsched(['--help']);
+  it('prints each command of the tree its own help, with its usage and an example', async () => {
+    const overview = await inProcess(['--help']);
     expect(overview.code).toBe(0);
-    for (const cmd of COMMANDS) {
-      expect(overview.stdout, `the overview names ${cmd}`).toMatch(new RegExp(`\\b${cmd}\\b`));
-      const help = await jetsched([cmd, '--help']);
-      expect(help.code, cmd).toBe(0);
-      expect(help.stdout.startsWith(`usage: jetsched ${cmd}`), `${cmd}: ${help.stdout.slice(0, 80)}`).toBe(
+    const paths = commandPaths(createProgram()).filter((p) => p.join(' ') !== 'version');
+    expect(paths.length).toBeGreaterThan(30);
+    for (const path of paths) {
+      const name = path.join(' ');
+      if (path.length === 1)
+        expect(overview.stdout, `the overview names ${name}`).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+      const help = await inProcess([...path, '--help']);
+      expect(help.code, name).toBe(0);
+      expect(help.stdout.startsWith(`Usage: jetsched ${name}`), `${name}: ${help.stdout.slice(0, 80)}`).toBe(
         true,
       );
-      expect(help.stdout).not.toBe(overview.stdout);
-      expect((await jetsched(['help', cmd])).stdout).toBe(help.stdout);
+      const examples = help.stdout.slice(help.stdout.indexOf('\nExamples:\n'));
+      expect(examples, `${name} has examples`).toMatch(
+        new RegExp(`^Examples:\\n(  .*\\n?)*  .*jetsched ${name}\\b`, 'm'),
+      );
+      expect((await inProcess(['help', ...path])).stdout, `jetsched help ${name}`).toBe(help.stdout);
     }
-    expect((await jetsched(['submit', '--help'])).stdout).toMatch(/--wait \[--timeout 5m\][\s\S]*examples:/);
-    expect(await jetsched(['help', 'nope'])).toMatchObject({ code: 2 });
+    // the binary prints the same
+    const submit = await jetsched(['submit', '--help']);
+    expect(submit.code).toBe(0);
+    expect(submit.stdout).toMatch(/^Usage: jetsched submit \[options\] <type>[\s\S]*--wait[\s\S]*Examples:/);
+    expect(await jetsched(['help', 'nope'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/unknown command 'nope'/) as unknown,
+    });
+    expect(await jetsched([])).toMatchObject({ code: 2 });
+  });
+
+  it("fills a role's flags from its config file: the command line and environment win, other roles' keys are left", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jetsched-config-'));
+    const file = join(dir, 'roles.yaml');
+    writeFileSync(
+      file,
+      [
+        'server: nats://from-file:4222',
+        'prefix: fromfile',
+        'group: images',
+        'concurrency: 3',
+        'due-spread-ms: 500',
+      ].join('\n'),
+    );
+    /** The executor's flags after parsing `args`, its action replaced by a look at them. */
+    const executorFlags = async (args: string[]): Promise<Record<string, unknown>> => {
+      const program = createProgram();
+      let seen: Record<string, unknown> = {};
+      program.commands
+        .find((c) => c.name() === 'executor')
+        ?.action(function (this: ReturnType<typeof createProgram>) {
+          seen = this.optsWithGlobals();
+        });
+      await program.parseAsync(['executor', ...args], { from: 'user' });
+      return seen;
+    };
+    try {
+      vi.stubEnv('JETSCHED_PREFIX', undefined);
+      vi.stubEnv('NATS_URL', 'nats://from-env:4222');
+      const flagged = await executorFlags(['--config', file, '-c', '5']);
+      expect(flagged).toMatchObject({
+        server: 'nats://from-env:4222',
+        prefix: 'fromfile',
+        group: 'images',
+        concurrency: 5,
+      });
+      expect(flagged).not.toHaveProperty('dueSpreadMs');
+      vi.stubEnv('NATS_URL', undefined);
+      vi.stubEnv('JETSCHED_CONFIG', file);
+      expect(await executorFlags(['--group', 'mine'])).toMatchObject({
+        server: 'nats://from-file:4222',
+        group: 'mine',
+        concurrency: 3,
+      });
+    } finally {
+      vi.unstubAllEnvs();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an unknown flag or a bad value with a clear message and a non-zero exit', async () => {
+    const unknown = await jetsched(['status', 'AAAAAAAAAAAAAAAAAAAAA', '--jsn']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(
+      /^error: unknown option '--jsn'\n\(Did you mean --json\?\)\n\(jetsched status --help shows its usage\)/,
+    );
+    const bad = await inProcess(['executor', '--concurrency', 'many']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(
+      /--concurrency <n>' argument 'many' is invalid\. expected a non-negative integer/,
+    );
+    expect((await inProcess(['ls', '--state', 'done'])).stderr).toMatch(
+      /Allowed choices are delayed, pending/,
+    );
+    expect((await inProcess(['submit'])).stderr).toMatch(/missing required argument 'type'/);
   });
 });
 
@@ -167,18 +239,103 @@ describe('the jetsched CLI against a cluster', () => {
     expect((await jetsched(['status', 'AAAAAAAAAAAAAAAAAAAAA', ...at()])).code).not.toBe(0);
   });
 
+  /** A task of `boom` that failed both its attempts, once its dead letter is stored. */
+  async function failedTwice(payload: unknown): Promise<{ id: string; seq: number }> {
+    const { id } = await stack.client.submit({ type: 'boom', payload, retry: { maxAttempts: 2 } });
+    await stack.client.wait(id, { timeoutMs: 20_000 });
+    // the dead letter is published after the record write
+    for (let i = 0; i < 50; i++) {
+      const seq = (await stack.client.deadLetters({ taskId: id })).items[0]?.seq;
+      if (seq !== undefined) return { id, seq };
+      await sleep(100);
+    }
+    throw new Error(`no dead letter of task ${id}`);
+  }
+
   it('--json output of the read commands validates against the protocol schemas', async () => {
     const { id } = await stack.client.submit({ type: 'echo', payload: 2 });
     await stack.client.wait(id, { timeoutMs: 20_000 });
-    const status = JSON.parse((await jetsched(['status', id, '--json', ...at()])).stdout) as {
-      task: unknown;
+    const failed = await failedTwice(3);
+    await stack.client.createSchedule({ id: 'json-check', every: '1h', task: { type: 'echo' } });
+    const json = async (...args: string[]): Promise<unknown> => {
+      const r = await jetsched([...args, '--json', ...at()]);
+      expect(r.code, `jetsched ${args.join(' ')}: ${r.stderr}`).toBe(0);
+      return JSON.parse(r.stdout) as unknown;
     };
-    expect(() => validate('task-record', status.task)).not.toThrow();
-    const adverts = JSON.parse((await jetsched(['executors', '--json', ...at()])).stdout) as unknown[];
-    expect(adverts.length).toBe(2);
-    for (const a of adverts) expect(() => validate('executor-advert', a)).not.toThrow();
-    const group = JSON.parse((await jetsched(['group', 'default', '--json', ...at()])).stdout) as unknown;
-    expect(() => validate('group-settings', group)).not.toThrow();
+    const valid = (kind: SchemaId, value: unknown): void =>
+      expect(() => validate(kind, value), `${kind}: ${JSON.stringify(value)}`).not.toThrow();
+    // a dead letter as the API lists it: as stored, without its message's bytes
+    const stored = (entry: object): object => ({
+      ...entry,
+      v: WIRE_VERSION,
+      kind: 'dead-letter',
+      data: null,
+    });
+    try {
+      valid('task-record', ((await json('status', id)) as { task: unknown }).task);
+      const page = (await json('ls', '-n', '5')) as { tasks: unknown[] };
+      expect(page.tasks.length).toBeGreaterThan(0);
+      for (const t of page.tasks) valid('task-record', t);
+      const attempts = (await json('attempts', failed.id)) as unknown[];
+      expect(attempts).toHaveLength(2);
+      for (const a of attempts) valid('subtask-record', a);
+      const dead = (await json('dlq', 'ls', '--task', failed.id)) as { items: object[] };
+      expect(dead.items).toHaveLength(1);
+      valid('dead-letter', stored(dead.items[0] ?? {}));
+      valid('dead-letter', stored((await json('dlq', 'show', String(failed.seq))) as object));
+      const schedules = (await json('schedule', 'ls')) as { schedule: { id: string } }[];
+      valid('schedule-record', schedules.find((s) => s.schedule.id === 'json-check')?.schedule);
+      valid(
+        'schedule-record',
+        ((await json('schedule', 'show', 'json-check')) as { schedule: unknown }).schedule,
+      );
+      const adverts = (await json('executors')) as unknown[];
+      expect(adverts.length).toBe(2);
+      for (const a of adverts) valid('executor-advert', a);
+      valid('group-settings', await json('group', 'default'));
+    } finally {
+      await stack.client.deleteSchedule('json-check');
+    }
+  });
+
+  it('attempts, dlq show, schedule show and ls show a view for people: times as dates, durations', async () => {
+    const failed = await failedTwice({ n: 4 });
+    const attempts = await jetsched(['attempts', failed.id, ...at()]);
+    expect(attempts.code).toBe(0);
+    expect(attempts.stdout).toMatch(new RegExp(`^task ${failed.id}: 2 failed attempts\\n\\nsubtask 0$`, 'm'));
+    expect(attempts.stdout).toMatch(/^ {2}attempt 1 {2}\d{4}-\d\d-\d\dT\S+Z {2}took \d\S* {2}executor \S+/m);
+    expect(attempts.stdout).toMatch(/^ {2}attempt 2 {2}\d{4}-/m);
+    expect(attempts.stdout).toMatch(/^ {4}\w+: boom$/m);
+    expect(attempts.stdout).toMatch(/^ {6}at /m);
+    expect(attempts.stdout).toMatch(/^ {4}input \{"n":4\}$/m);
+
+    const letter = await jetsched(['dlq', 'show', String(failed.seq), ...at()]);
+    expect(letter.code).toBe(0);
+    expect(letter.stdout).toMatch(new RegExp(`^dead letter\\s+${failed.seq}  subtask$`, 'm'));
+    expect(letter.stdout).toMatch(/^at\s+\d{4}-\d\d-\d\dT/m);
+    expect(letter.stdout).toMatch(
+      new RegExp(`^task\\s+${failed.id}  subtask 0  attempt 2  boom in group default$`, 'm'),
+    );
+    expect(letter.stdout).toMatch(/^reason\s+\w+: boom$/m);
+    expect(letter.stdout).toMatch(/^message:$/m);
+
+    await stack.client.createSchedule({ id: 'for-people', every: '1h', task: { type: 'echo' } });
+    try {
+      const shown = await jetsched(['schedule', 'show', 'for-people', ...at()]);
+      expect(shown.code).toBe(0);
+      expect(shown.stdout).toMatch(/^schedule\s+for-people$/m);
+      expect(shown.stdout).toMatch(/^when\s+every 1h$/m);
+      expect(shown.stdout).toMatch(/^next run\s+\d{4}-\d\d-\d\dT\S+Z \(in [\d.]+m\)$/m);
+      expect(shown.stdout).toMatch(/^created\s+\d{4}-/m);
+    } finally {
+      await stack.client.deleteSchedule('for-people');
+    }
+
+    const listed = await jetsched(['ls', '--type', 'boom', ...at()]);
+    expect(listed.stdout).toMatch(/^ID\s+TYPE\s+STATE\s+TENANT\s+SUBTASKS\s+CREATED\s+TOOK$/m);
+    expect(listed.stdout).toMatch(
+      new RegExp(`^${failed.id}\\s+boom\\s+failed\\s+\\S+\\s+1/1\\s+\\d{4}-\\S+Z\\s+\\d\\S*$`, 'm'),
+    );
   });
 
   it('submit --wait --timeout gives up waiting, says so, and leaves the task to run', async () => {

@@ -186,6 +186,7 @@ describe('a retry decided by a coordinator that dies before sending it', () => {
       BIN_PATH,
       'attempts',
       id,
+      '--json',
       '--server',
       c.server.url,
       '--prefix',

@@ -1,15 +1,37 @@
-/** Shared flags and their environment fallbacks. */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+/** The global flags every command takes, their environment fallbacks, and argument parsers. */
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_PREFIX } from '@jetsched/protocol';
 import type { ConnectOptions } from '@jetsched/runtime';
 
-export const commonOptions = {
-  server: { type: 'string', short: 's' },
-  creds: { type: 'string' },
-  prefix: { type: 'string' },
-  'log-level': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies ParseArgsConfig['options'];
+/** The global flags as commander stores them (camelCase). */
+export interface GlobalFlags {
+  server?: string;
+  creds?: string;
+  prefix: string;
+  logLevel?: string;
+}
+
+/** Adds the global flags to `program`: every subcommand takes them, before or after its own. */
+export function addGlobalOptions(program: Command): Command {
+  return program
+    .addOption(
+      new Option(
+        '-s, --server <urls>',
+        'NATS server URLs, comma separated (none: nats://127.0.0.1:4222)',
+      ).env('NATS_URL'),
+    )
+    .addOption(new Option('--creds <file>', 'NATS credentials file').env('NATS_CREDS'))
+    .addOption(
+      new Option('--prefix <prefix>', 'namespace of every subject, stream and bucket')
+        .env('JETSCHED_PREFIX')
+        .default(DEFAULT_PREFIX),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'log level (none: info); logs are JSON lines on stderr')
+        .env('LOG_LEVEL')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    );
+}
 
 export interface Common {
   connection: ConnectOptions;
@@ -17,45 +39,16 @@ export interface Common {
   logLevel: string | undefined;
 }
 
-export function common(values: Record<string, unknown>): Common {
-  const server = (values['server'] as string | undefined) ?? process.env['NATS_URL'];
-  const creds = (values['creds'] as string | undefined) ?? process.env['NATS_CREDS'];
+/** The connection, prefix and log level the global flags give. */
+export function common(flags: GlobalFlags): Common {
   const connection: ConnectOptions = {};
-  if (server) connection.servers = server.split(',');
-  if (creds) connection.credsFile = creds;
-  return {
-    connection,
-    prefix: (values['prefix'] as string | undefined) ?? process.env['JETSCHED_PREFIX'] ?? DEFAULT_PREFIX,
-    logLevel: values['log-level'] as string | undefined,
-  };
+  if (flags.server) connection.servers = flags.server.split(',');
+  if (flags.creds) connection.credsFile = flags.creds;
+  return { connection, prefix: flags.prefix, logLevel: flags.logLevel };
 }
 
-type Options = NonNullable<ParseArgsConfig['options']>;
-
-/** Parses `argv` with the common flags plus `options`; unknown flags are an error. */
-export function parse<O extends Options>(
-  argv: string[],
-  options: O,
-): {
-  values: {
-    [K in keyof (O & typeof commonOptions)]?: (O & typeof commonOptions)[K] extends { type: 'boolean' }
-      ? boolean
-      : string;
-  };
-  positionals: string[];
-} {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { ...commonOptions, ...options },
-    allowPositionals: true,
-    strict: true,
-  });
-  return { values, positionals };
-}
-
-export function int(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer`);
-  return n;
+/** An option argument that must be a whole number of at least 0 (commander's `argParser`). */
+export function nonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('expected a non-negative integer');
+  return Number(value);
 }

@@ -1,6 +1,7 @@
-export { run, USAGE } from './run.js';
+export { run } from './run.js';
+export { createProgram } from './program.js';
 export { loadJobsModule, type JobsModule } from './jobs-module.js';
-export { parseSplit } from './commands/tasks.js';
+export { parseSplit } from './commands/task-flags.js';
 export {
   spawnRole,
   BIN_PATH,

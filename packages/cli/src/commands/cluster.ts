@@ -9,24 +9,50 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCluster } from '@jetsched/testkit';
 import { connectNats, createLogger, provision } from '@jetsched/runtime';
-import { common, int, parse } from '../args.js';
+import type { Command } from 'commander';
+import { common, nonNegativeInt, type GlobalFlags } from '../args.js';
+import { action, examples } from '../command.js';
 import { spawnRole, type RoleProcess } from '../role-process.js';
-import { provisionOptions, topologyFromFlags } from './provision.js';
+import { addProvisionOptions, topologyFromFlags, type ProvisionFlags } from './provision.js';
 
-export async function clusterCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, {
-    handlers: { type: 'string' },
-    group: { type: 'string', short: 'g' },
-    coordinators: { type: 'string' },
-    schedulers: { type: 'string' },
-    executors: { type: 'string' },
-    concurrency: { type: 'string', short: 'c' },
-    'log-dir': { type: 'string' },
-    ...provisionOptions,
-  });
+interface ClusterFlags extends ProvisionFlags {
+  handlers?: string;
+  group: string;
+  coordinators: number;
+  schedulers: number;
+  executors?: number;
+  concurrency: number;
+  logDir?: string;
+}
+
+/** Adds `cluster` to `program`. */
+export function addClusterCommand(program: Command): void {
+  const cmd = program
+    .command('cluster')
+    .summary('3 nats-servers with routes (R3) and every role as its own process, on loopback')
+    .description(
+      'Runs 3 nats-servers with routes (R3 streams) and every role as its own process, on loopback; no ' +
+        'Docker needed. Prints the server URLs and role pids as one JSON line, then runs until SIGTERM.',
+    )
+    .option('--handlers <module>', 'the jobs module of every role')
+    .option('-g, --group <group>', "the executors' group", 'default')
+    .option('--coordinators <n>', 'coordinator processes', nonNegativeInt, 2)
+    .option('--schedulers <n>', 'scheduler processes', nonNegativeInt, 2)
+    .option('--executors <n>', 'executor processes (default: 3 with --handlers, else 0)', nonNegativeInt)
+    .option('-c, --concurrency <n>', 'handlers each executor runs at once', nonNegativeInt, 8)
+    .option('--log-dir <dir>', "the roles' and servers' logs (default: a new temporary directory)");
+  addProvisionOptions(cmd).action(action<ClusterFlags>(runCluster));
+  examples(
+    cmd,
+    'jetsched cluster --handlers ./jobs.js',
+    'jetsched cluster --handlers ./jobs.js --executors 5 --log-dir ./logs',
+  );
+}
+
+async function runCluster(values: ClusterFlags & GlobalFlags): Promise<number> {
   const c = common(values);
   const log = createLogger(c.logLevel ? { level: c.logLevel } : {});
-  const logDir = values['log-dir'] ?? mkdtempSync(join(tmpdir(), 'jetsched-cluster-'));
+  const logDir = values.logDir ?? mkdtempSync(join(tmpdir(), 'jetsched-cluster-'));
   const cluster = await startCluster(3, { logDir });
   const servers = cluster.urls.join(',');
   log.info({ servers, logDir }, 'started a 3-node NATS cluster');
@@ -41,16 +67,10 @@ export async function clusterCommand(argv: string[]): Promise<number> {
       roles.push(spawnRole(role, args, { logFile: join(logDir, `${role}-${i}.log`) }));
   };
   try {
-    start('coordinator', int(values.coordinators, 'coordinators', 2), withJobs);
-    start('scheduler', int(values.schedulers, 'schedulers', 2), withJobs);
-    const executors = int(values.executors, 'executors', values.handlers ? 3 : 0);
-    const execArgs = [
-      ...withJobs,
-      '--group',
-      values.group ?? 'default',
-      '--concurrency',
-      values.concurrency ?? '8',
-    ];
+    start('coordinator', values.coordinators, withJobs);
+    start('scheduler', values.schedulers, withJobs);
+    const executors = values.executors ?? (values.handlers ? 3 : 0);
+    const execArgs = [...withJobs, '--group', values.group, '--concurrency', String(values.concurrency)];
     start('executor', executors, execArgs);
     await Promise.all(roles.map((r) => r.ready));
     process.stdout.write(

@@ -4,10 +4,28 @@
  * indented JSON: integers beyond 2^53 as strings, bytes as `{ "base64": ... }`.
  */
 import { decode, ContentType } from '@jetsched/protocol';
-import { parse } from '../args.js';
+import type { Command } from 'commander';
+import { action, examples } from '../command.js';
 
-export async function decodeCommand(argv: string[]): Promise<number> {
-  parse(argv, {});
+/** Adds `decode` to `program`. */
+export function addDecodeCommand(program: Command): void {
+  const cmd = program
+    .command('decode')
+    .summary('a msgpack or JSON message on stdin as indented JSON')
+    .description(
+      'Prints one message read from stdin, msgpack or JSON, as indented JSON (integers beyond 2^53 as ' +
+        'strings, bytes as {"base64": ...}): for what the nats CLI prints raw, and as its --translate filter.',
+    )
+    .action(action(decodeStdin));
+  examples(
+    cmd,
+    'nats kv get JETSCHED_tasks <id>.result --raw | jetsched decode',
+    "nats stream view JETSCHED_DLQ --translate 'jetsched decode'",
+    "nats sub 'jetsched.outcomes.>' --translate 'jetsched decode'",
+  );
+}
+
+async function decodeStdin(): Promise<number> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   const bytes = new Uint8Array(Buffer.concat(chunks));

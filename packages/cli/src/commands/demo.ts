@@ -11,7 +11,9 @@ import { createCoordinator } from '@jetsched/coordinator';
 import { createScheduler } from '@jetsched/scheduler';
 import { connectNats, createLogger, provision } from '@jetsched/runtime';
 import { decode, subtaskKey, validate } from '@jetsched/protocol';
-import { common, int, parse } from '../args.js';
+import type { Command } from 'commander';
+import { common, nonNegativeInt, type GlobalFlags } from '../args.js';
+import { action, examples } from '../command.js';
 import { generateCorpus } from '../demo/corpus.js';
 import { countWords, reducers, type Counts } from '../demo/wordcount-jobs.js';
 import { localNats } from '../local-nats.js';
@@ -66,12 +68,26 @@ function out(line = ''): void {
   process.stdout.write(line + '\n');
 }
 
-export async function demoCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { mb: { type: 'string' }, chunk: { type: 'string' } });
-  const c = common(values);
+/** Adds `demo` to `program`. */
+export function addDemoCommand(program: Command): void {
+  const cmd = program
+    .command('demo')
+    .summary('word count over generated text on a local cluster')
+    .description(
+      'Counts the words of generated text on a local cluster (its own nats-server unless --server ' +
+        'names one), split into chunks; then urgent tasks overtaking a backlog, and a schedule.',
+    )
+    .option('--mb <n>', 'megabytes of text', nonNegativeInt, 4)
+    .option('--chunk <n>', 'lines per subtask', nonNegativeInt, 1000)
+    .action(action<{ mb: number; chunk: number }>(runDemo));
+  examples(cmd, 'jetsched demo', 'jetsched demo --mb 16 --chunk 500');
+}
+
+async function runDemo(o: { mb: number; chunk: number } & GlobalFlags): Promise<number> {
+  const c = common(o);
   const log = createLogger({ level: c.logLevel ?? 'warn' });
-  const megabytes = int(values.mb, 'mb', 4);
-  const chunk = int(values.chunk, 'chunk', 1000);
+  const megabytes = o.mb;
+  const chunk = o.chunk;
   const nats = await localNats(c, log);
   const servers = (nats.common.connection.servers as string[]).join(',');
   const prefix = `demo${Date.now().toString(36)}`;

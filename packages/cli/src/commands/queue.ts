@@ -19,9 +19,10 @@ import { nanos } from '@nats-io/transport-node';
 import { connectClient } from '@jetsched/client';
 import type { ExecutorAdvert, GroupSettings, ReleaseStatus } from '@jetsched/protocol';
 import { defaultGroupSettings, readGroupSettings, type Topology } from '@jetsched/runtime';
-import { parse } from '../args.js';
-import { formatTable } from '../table.js';
-import { withLiveExecutors } from './tasks.js';
+import type { Command } from 'commander';
+import { action, examples, jsonOption } from '../command.js';
+import { withLiveExecutors } from '../connect.js';
+import { formatDuration, formatTable, printView } from '../output.js';
 
 /** One task type of a group: what waits of it, and why. */
 export interface QueueTypeReport {
@@ -291,14 +292,6 @@ export async function queueReport(
   return { at: Date.now(), groups };
 }
 
-function duration(ms: number | null): string {
-  if (ms === null) return '-';
-  if (ms < 1_000) return `${ms}ms`;
-  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)}s`;
-  if (ms < 3_600_000) return `${(ms / 60_000).toFixed(1)}m`;
-  return `${(ms / 3_600_000).toFixed(1)}h`;
-}
-
 /** The report as text: a line per group, then a table of its types. */
 export function formatQueueReport(r: QueueReport): string {
   if (r.groups.length === 0) return 'nothing waits, and no executor is live\n';
@@ -321,7 +314,7 @@ export function formatQueueReport(r: QueueReport): string {
       t.type,
       t.ready === null ? `? (${t.readyMessages ?? 0} msgs)` : String(t.ready),
       String(t.delayed),
-      duration(t.oldestMs),
+      formatDuration(t.oldestMs),
       t.heldBy.join('; ') || '-',
     ]);
     if (rows.length === 0) {
@@ -334,14 +327,27 @@ export function formatQueueReport(r: QueueReport): string {
   return out.join('\n');
 }
 
-export async function queueCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { group: { type: 'string', short: 'g' }, json: { type: 'boolean' } });
-  return withLiveExecutors(values, values.group, async (topo, adverts) => {
-    const report = await queueReport(topo, {
-      adverts,
-      ...(values.group === undefined ? {} : { group: values.group }),
-    });
-    process.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : formatQueueReport(report));
-    return 0;
-  });
+/** Adds `queue` to `program`. */
+export function addQueueCommand(program: Command): void {
+  const cmd = program
+    .command('queue')
+    .summary('what waits and why, per group and type')
+    .description(
+      "What waits and why, per group and type: ready (the releaser's count), delayed, the oldest wait, " +
+        'the limit or setting holding work back.',
+    )
+    .option('-g, --group <group>', 'only this group');
+  jsonOption(cmd, 'the report').action(
+    action<{ group?: string; json?: boolean }>((o) =>
+      withLiveExecutors(o, o.group, async (topo, adverts) => {
+        const report = await queueReport(topo, {
+          adverts,
+          ...(o.group === undefined ? {} : { group: o.group }),
+        });
+        printView(o.json, report, formatQueueReport);
+        return 0;
+      }),
+    ),
+  );
+  examples(cmd, 'jetsched queue', 'jetsched queue --group images --json');
 }

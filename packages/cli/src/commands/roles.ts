@@ -13,21 +13,118 @@ import {
   type Logger,
   type Registry,
 } from '@jetsched/runtime';
-import { common, commonOptions, int, parse } from '../args.js';
-import { withConfigFile } from '../config-file.js';
+import type { Command } from 'commander';
+import { common, nonNegativeInt, type GlobalFlags } from '../args.js';
+import { action, examples } from '../command.js';
+import { addConfigOption } from '../config-file.js';
 import { loadJobsModule, type JobsModule } from '../jobs-module.js';
 import { localNats } from '../local-nats.js';
 
-const roleOptions = {
-  handlers: { type: 'string' },
-  group: { type: 'string', short: 'g' },
-  concurrency: { type: 'string', short: 'c' },
-  executors: { type: 'string' },
-  'drain-timeout-ms': { type: 'string' },
-  'due-spread-ms': { type: 'string' },
-  'orphan-check-ms': { type: 'string' },
-  'metrics-port': { type: 'string' },
-} as const;
+type Role = 'coordinator' | 'scheduler' | 'executor' | 'dev';
+
+/** A role's flags as commander stores them (each role declares those it takes). */
+interface RoleFlags {
+  handlers?: string;
+  group: string;
+  concurrency: number;
+  executors?: number;
+  drainTimeoutMs: number;
+  dueSpreadMs?: number;
+  orphanCheckMs?: number;
+  metricsPort?: number;
+}
+
+/** What each role command says of itself, and the flags of its own. */
+const ROLES: Record<
+  Role,
+  { summary: string; description: string; flags: (cmd: Command) => void; examples: string[] }
+> = {
+  coordinator: {
+    summary: 'serve the API, record outcomes (reducers from the jobs module)',
+    description:
+      'Serves the API (submit, get, list, cancel, wait, schedules, dead letters), records outcomes, hands ' +
+      'on delayed tasks when due. Run any number; reducers come from the jobs module.',
+    flags: (cmd) =>
+      cmd
+        .option('--handlers <module>', 'a jobs module: its reducers (for aggregate: reduce)')
+        .option(
+          '--due-spread-ms <ms>',
+          'delayed tasks due at one moment fire spread over this (default: 1000)',
+          nonNegativeInt,
+        )
+        .option(
+          '--orphan-check-ms <ms>',
+          'a task whose coordinator died mid-submit is handed on by then, 1000-60000 (default: 30000)',
+          nonNegativeInt,
+        ),
+    examples: ['jetsched coordinator --server nats://nats:4222 --handlers ./jobs.js --metrics-port 9464'],
+  },
+  scheduler: {
+    summary: 'split tasks and release them by priority, fair share and limits',
+    description:
+      "Releases each group's ready queue to its executors by priority, fair share and limits; one " +
+      'scheduler per group at a time holds its lease, the others take over within seconds. Custom ' +
+      'splitters come from the jobs module.',
+    flags: (cmd) => cmd.option('--handlers <module>', 'a jobs module: its splitters (for split: custom)'),
+    examples: ['jetsched scheduler --server nats://nats:4222 --handlers ./jobs.js'],
+  },
+  executor: {
+    summary: 'run the handlers of a jobs module for a group',
+    description:
+      'Runs subtasks of the types its jobs module has handlers for, in its group, at most ' +
+      '--concurrency at once.',
+    flags: (cmd) =>
+      executorFlags(cmd.option('--handlers <module>', 'a jobs module: its handlers (required)')),
+    examples: [
+      'jetsched executor --handlers ./jobs.js --group images --concurrency 4',
+      'jetsched executor --config executor.yaml',
+    ],
+  },
+  dev: {
+    summary: 'provision, then all roles in one process (its own nats-server unless given one)',
+    description:
+      'Provisions and runs a coordinator, a scheduler and executors in one process; starts its own ' +
+      'nats-server unless --server or NATS_URL names one. For development: open on loopback.',
+    flags: (cmd) =>
+      executorFlags(
+        cmd
+          .option('--handlers <module>', 'a jobs module: handlers, reducers and splitters')
+          .option('--executors <n>', 'executors to run (default: 1 with --handlers, else 0)', nonNegativeInt),
+      ),
+    examples: [
+      'jetsched dev --handlers ./jobs.js',
+      'jetsched dev --server nats://127.0.0.1:4222 --executors 2',
+    ],
+  },
+};
+
+function executorFlags(cmd: Command): Command {
+  return cmd
+    .option('-g, --group <group>', 'the executor group to join', 'default')
+    .option('-c, --concurrency <n>', 'handlers one executor runs at once', nonNegativeInt, 8);
+}
+
+/** Adds the role commands (coordinator, scheduler, executor, dev) to `program`. */
+export function addRoleCommands(program: Command): void {
+  for (const [role, spec] of Object.entries(ROLES) as [Role, (typeof ROLES)[Role]][]) {
+    const cmd = program.command(role).summary(spec.summary).description(spec.description);
+    spec.flags(cmd);
+    cmd
+      .option(
+        '--drain-timeout-ms <ms>',
+        'on SIGTERM, handlers may finish this long; every role exits by this plus 4 s',
+        nonNegativeInt,
+        DEFAULT_DRAIN_TIMEOUT_MS,
+      )
+      .option(
+        '--metrics-port <port>',
+        'serve /metrics, /healthz and /readyz over HTTP here (0: a free port)',
+        nonNegativeInt,
+      );
+    addConfigOption(cmd).action(action<RoleFlags>((o) => runRole(role, o)));
+    examples(cmd, ...spec.examples);
+  }
+}
 
 const NO_JOBS: JobsModule = { handlers: {}, reducers: {}, splitters: {} };
 
@@ -105,25 +202,18 @@ export async function runUntilSignal(actors: Actor[], o: RunOptions): Promise<nu
   process.exit(1);
 }
 
-export async function roleCommand(
-  role: 'coordinator' | 'scheduler' | 'executor' | 'dev',
-  argv: string[],
-): Promise<number> {
-  const { values } = parse(await withConfigFile(argv, { ...commonOptions, ...roleOptions }), roleOptions);
+async function runRole(role: Role, values: RoleFlags & GlobalFlags): Promise<number> {
   const c = common(values);
   const log = createLogger(c.logLevel ? { level: c.logLevel } : {});
   const jobs = values.handlers ? await loadJobsModule(values.handlers) : NO_JOBS;
-  const group = values.group ?? 'default';
-  const concurrency = int(values.concurrency, 'concurrency', 8);
-  const drainTimeoutMs = int(values['drain-timeout-ms'], 'drain-timeout-ms', DEFAULT_DRAIN_TIMEOUT_MS);
+  const { group, concurrency, drainTimeoutMs } = values;
   const drain = { drainTimeoutMs };
   const registry = createRegistry();
   const run = {
     log,
     drainTimeoutMs,
     registry,
-    metricsPort:
-      values['metrics-port'] === undefined ? undefined : int(values['metrics-port'], 'metrics-port', 0),
+    metricsPort: values.metricsPort,
   };
   const base = { connection: c.connection, prefix: c.prefix, logger: log, metrics: registry };
   switch (role) {
@@ -133,12 +223,8 @@ export async function roleCommand(
           createCoordinator({
             ...base,
             reducers: jobs.reducers,
-            ...(values['due-spread-ms'] === undefined
-              ? {}
-              : { dueSpreadMs: int(values['due-spread-ms'], 'due-spread-ms', 0) }),
-            ...(values['orphan-check-ms'] === undefined
-              ? {}
-              : { orphanCheckMs: int(values['orphan-check-ms'], 'orphan-check-ms', 1_000) }),
+            ...(values.dueSpreadMs === undefined ? {} : { dueSpreadMs: values.dueSpreadMs }),
+            ...(values.orphanCheckMs === undefined ? {} : { orphanCheckMs: values.orphanCheckMs }),
           }),
         ],
         run,
@@ -162,7 +248,7 @@ export async function roleCommand(
         createCoordinator({ ...local, reducers: jobs.reducers }),
         createScheduler({ ...local, splitters: jobs.splitters }),
       ];
-      const n = int(values.executors, 'executors', Object.keys(jobs.handlers).length > 0 ? 1 : 0);
+      const n = values.executors ?? (Object.keys(jobs.handlers).length > 0 ? 1 : 0);
       for (let i = 0; i < n; i++)
         actors.push(createExecutor({ ...local, ...drain, group, concurrency, handlers: jobs.handlers }));
       log.info(

@@ -7,33 +7,48 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecutorAdvert } from '@jetsched/protocol';
 import { ExecutorRegistry, isLive, silentLogger, type Topology } from '@jetsched/runtime';
-import { parse } from '../args.js';
-import { formatTable } from '../table.js';
+import type { Command } from 'commander';
+import { action, examples } from '../command.js';
+import { withTopology } from '../connect.js';
+import { formatDate, formatDuration, tableText } from '../output.js';
 import { formatQueueReport, queueReport } from './queue.js';
-import { parseDuration, withTopology } from './tasks.js';
+import { parseDuration } from './task-flags.js';
 
 const CLEAR = '\x1b[2J\x1b[H';
 
-export async function topCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, {
-    group: { type: 'string', short: 'g' },
-    interval: { type: 'string' },
-    once: { type: 'boolean' },
-  });
-  const intervalMs = values.interval ? parseDuration(values.interval, 'interval') : 2_000;
-  return withTopology(values, async (topo) => {
-    const registry = await ExecutorRegistry.watch(topo, silentLogger());
-    try {
-      for (;;) {
-        const frame = await render(topo, registry.live(values.group), values.group);
-        process.stdout.write(values.once ? frame : CLEAR + frame);
-        if (values.once) return 0;
-        await sleep(intervalMs);
-      }
-    } finally {
-      registry.close();
-    }
-  });
+/** Adds `top` to `program`. */
+export function addTopCommand(program: Command): void {
+  const cmd = program
+    .command('top')
+    .summary('live view: executors and their slots, queues, what holds work back')
+    .description(
+      'A live view, redrawn every interval until Ctrl-C: the executors of each group with their slots ' +
+        "busy and heartbeat age, and each group's queues (ready, delayed, the oldest wait, what holds " +
+        'work back, as jetsched queue reports them). --once prints one frame and exits; for JSON, see ' +
+        'jetsched queue --json and jetsched executors --json.',
+    )
+    .option('-g, --group <group>', 'only this group')
+    .option('--interval <duration>', 'redraw every this long', '2s')
+    .option('--once', 'print one frame and exit')
+    .action(
+      action<{ group?: string; interval: string; once?: boolean }>((o) => {
+        const intervalMs = parseDuration(o.interval, 'interval');
+        return withTopology(o, async (topo) => {
+          const registry = await ExecutorRegistry.watch(topo, silentLogger());
+          try {
+            for (;;) {
+              const frame = await render(topo, registry.live(o.group), o.group);
+              process.stdout.write(o.once ? frame : CLEAR + frame);
+              if (o.once) return 0;
+              await sleep(intervalMs);
+            }
+          } finally {
+            registry.close();
+          }
+        });
+      }),
+    );
+  examples(cmd, 'jetsched top', 'jetsched top --group images --interval 1s', 'jetsched top --once');
 }
 
 /** One frame: a header, the executors per group, then the queue report. */
@@ -45,7 +60,7 @@ async function render(topo: Topology, adverts: ExecutorAdvert[], group: string |
   const ready = report.groups.reduce((n, g) => n + (g.ready ?? 0), 0);
   const delayed = report.groups.reduce((n, g) => n + g.delayed, 0);
   const head =
-    `jetsched top  ${new Date(now).toISOString()}  prefix ${topo.names.prefix}\n` +
+    `jetsched top  ${formatDate(now)}  prefix ${topo.names.prefix}\n` +
     `executors ${adverts.length}  slots ${busy}/${slots} busy  ready ${ready}  delayed ${delayed}\n\n`;
   const rows = adverts
     .slice()
@@ -55,12 +70,12 @@ async function render(topo: Topology, adverts: ExecutorAdvert[], group: string |
       a.id,
       `${a.running}/${a.concurrency}`,
       a.host,
-      `${((now - a.at) / 1000).toFixed(1)}s${isLive(a, now) ? '' : ' (lapsed)'}`,
+      `${formatDuration(now - a.at)}${isLive(a, now) ? '' : ' (lapsed)'}`,
       a.types.join(','),
     ]);
   const executors =
     rows.length > 0
-      ? formatTable(['GROUP', 'EXECUTOR', 'BUSY', 'HOST', 'HEARTBEAT', 'TYPES'], rows).join('\n') + '\n\n'
+      ? tableText(['GROUP', 'EXECUTOR', 'BUSY', 'HOST', 'HEARTBEAT', 'TYPES'], rows) + '\n'
       : 'no live executor\n\n';
   return head + executors + formatQueueReport(report);
 }
