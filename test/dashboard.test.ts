@@ -154,15 +154,56 @@ describe('the dashboard in Chromium', () => {
     await expect.poll(() => aborted.has(id), { timeout: 5_000 }).toBe(true);
   });
 
-  it('groups: executors with their host and slots; pause and resume the group from the page', async () => {
+  it('groups: executors, delayed tasks by type; pause and resume the group from the page', async () => {
+    const { id: later } = await stack.client.submit({ type: 'double', payload: { x: 1 }, delayMs: 600_000 });
     await go('#/groups/default');
     const executors = page.getByTestId('executors');
     await executors.locator('tbody tr').first().waitFor();
     expect(await executors.textContent()).toContain(stack.executors[0]!.id);
+    // Delayed: the 4th column of the type's row
+    const delayed = page.locator('[data-testid=types] tr[data-type=double] td').nth(3);
+    await expect.poll(() => delayed.textContent()).toBe('1');
+    await stack.client.cancel(later);
+    await expect.poll(() => delayed.textContent(), { timeout: 10_000 }).toBe('0');
     await page.getByRole('button', { name: 'Pause group' }).click();
     await expect.poll(async () => (await stack.client.groupSettings('default')).paused ?? false).toBe(true);
     await shot('groups');
     await page.getByRole('button', { name: 'Resume group' }).click();
     await expect.poll(async () => (await stack.client.groupSettings('default')).paused ?? false).toBe(false);
+  });
+});
+
+describe('the dashboard behind a NATS WebSocket listener that wants a token', () => {
+  let server: NatsServer;
+  let dashboard: Dashboard;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    server = await startServer({
+      websocket: true,
+      websocketConfig: 'authorization { token: "s3cret-token" }',
+    });
+    dashboard = await startDashboard({ servers: [server.wsUrl!], prefix: 'jetsched', port: 0 });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await dashboard?.close();
+    await server?.stop({ clean: true });
+  });
+
+  it('asks for the token, refuses a wrong one, and connects with the right one', async () => {
+    const page = await browser.newPage();
+    await page.goto(dashboard.url);
+    const login = page.getByTestId('login');
+    await login.waitFor();
+    await login.locator('input[type=password]').fill('wrong');
+    await login.getByRole('button', { name: 'Connect' }).click();
+    await login.locator('.error').waitFor();
+    await login.locator('input[type=password]').fill('s3cret-token');
+    await login.getByRole('button', { name: 'Connect' }).click();
+    await page.getByTestId('connection').filter({ hasText: 'connected' }).waitFor();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-login.png` });
   });
 });

@@ -35,6 +35,8 @@ export interface ServerOptions {
    * without TLS, on loopback. @defaultValue false
    */
   websocket?: boolean;
+  /** Extra settings inside the `websocket { }` block, e.g. `authorization { token: "s3cret" }`. */
+  websocketConfig?: string;
 }
 
 export interface NatsServer {
@@ -81,7 +83,10 @@ function configText(o: ServerOptions & { port: number; storeDir: string }, ports
   ];
   if (o.serverName) lines.push(`server_name: "${o.serverName}"`);
   if (o.monitoring) lines.push('http: "127.0.0.1:-1"');
-  if (o.websocket) lines.push('websocket { listen: "127.0.0.1:-1", no_tls: true }');
+  if (o.websocket)
+    lines.push(
+      `websocket { listen: "127.0.0.1:-1", no_tls: true${o.websocketConfig ? `, ${o.websocketConfig}` : ''} }`,
+    );
   if (o.cluster) {
     const routes = o.cluster.routes.map((p) => `"nats-route://127.0.0.1:${p}"`).join(', ');
     lines.push(

@@ -15,9 +15,11 @@ export interface ChartProps {
   /** Columns: times (s since the epoch), then one array per series (null: no value). */
   data: [number[], ...(number | null)[][]];
   testId: string;
+  /** A log scale (latencies that span milliseconds to minutes). */
+  log?: boolean;
 }
 
-export function Chart({ title, unit, series, data, testId }: ChartProps) {
+export function Chart({ title, unit, series, data, testId, log }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | undefined>(undefined);
   useEffect(() => {
@@ -26,7 +28,10 @@ export function Chart({ title, unit, series, data, testId }: ChartProps) {
       width: box.current.clientWidth || 600,
       height: 220,
       legend: { show: true },
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+      scales: {
+        x: { time: true },
+        y: log ? { distr: 3 } : { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
+      },
       axes: [{}, { label: unit, size: 60 }],
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: false }))],
     };

@@ -3,6 +3,7 @@
  * every actor) and the executors' adverts (the executors bucket). Replies are checked before use.
  */
 import { Empty, type NatsConnection } from '@nats-io/nats-core';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { ExecutorAdvert, Names } from '@jetsched/protocol';
 import type { MetricsReply } from '../../src/series.js';
@@ -84,4 +85,25 @@ export async function readGroups(nc: NatsConnection, n: Names, executors: LiveEx
   const kv = await new Kvm(nc).open(n.buckets.release);
   for await (const key of await kv.keys()) groups.add(key);
   return [...groups].sort();
+}
+
+/**
+ * Delayed tasks of a group by type, counted by the server: the subjects of the delayed stream under
+ * the group (`<p>.delayed.<group>.<type>.<id>`, one task each, or `...<firstId>.<count>` for a
+ * shared schedule of `count` tasks). A read of the stream's info, nothing created.
+ */
+export async function readDelayed(nc: NatsConnection, n: Names, group: string): Promise<Map<string, number>> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(n.streams.delayed, {
+    subjects_filter: `${n.prefix}.delayed.${group}.>`,
+  });
+  const byType = new Map<string, number>();
+  const base = n.prefix.split('.').length + 2;
+  for (const [subject, messages] of Object.entries(info.state.subjects ?? {})) {
+    const t = subject.split('.');
+    const type = t[base] ?? '';
+    const tasks = t.length === base + 3 ? Number(t[base + 2]) || 1 : messages;
+    byType.set(type, (byType.get(type) ?? 0) + tasks);
+  }
+  return byType;
 }

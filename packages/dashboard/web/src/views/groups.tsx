@@ -8,7 +8,7 @@ import type { GroupSettings, ReleaseStatus } from '@jetsched/protocol';
 import { useCluster } from '../context.js';
 import { ago, count, duration } from '../format.js';
 import { usePoll } from '../hooks.js';
-import { readExecutors, readGroups, type LiveExecutor } from '../reads.js';
+import { readDelayed, readExecutors, readGroups, type LiveExecutor } from '../reads.js';
 
 export function Groups({ selected }: { selected: string | undefined }) {
   const { nc, names } = useCluster();
@@ -42,12 +42,17 @@ export function Groups({ selected }: { selected: string | undefined }) {
 }
 
 function Group({ group, executors }: { group: string; executors: LiveExecutor[] }) {
-  const { client } = useCluster();
+  const { client, nc, names } = useCluster();
   const [acting, setActing] = useState<string | undefined>(undefined);
   const status = usePoll(
-    async (): Promise<{ settings: GroupSettings; release: ReleaseStatus | undefined }> => ({
+    async (): Promise<{
+      settings: GroupSettings;
+      release: ReleaseStatus | undefined;
+      delayed: Map<string, number>;
+    }> => ({
       settings: await client.groupSettings(group),
       release: await client.queueStatus(group),
+      delayed: await readDelayed(nc, names, group),
     }),
     2_000,
     [group],
@@ -63,7 +68,12 @@ function Group({ group, executors }: { group: string; executors: LiveExecutor[] 
   };
   const settings = status.data?.settings;
   const release = status.data?.release;
-  const types = [...new Set(executors.flatMap((e) => e.types))].sort();
+  const delayed = status.data?.delayed ?? new Map<string, number>();
+  const ready = new Map<string, number>();
+  for (const q of release?.queues ?? []) ready.set(q.type, (ready.get(q.type) ?? 0) + q.waiting);
+  const types = [
+    ...new Set([...executors.flatMap((e) => e.types), ...delayed.keys(), ...ready.keys()]),
+  ].sort();
   const pausedTypes = new Set(settings?.pausedTypes ?? []);
   return (
     <div data-testid={`group-${group}`}>
@@ -126,19 +136,23 @@ function Group({ group, executors }: { group: string; executors: LiveExecutor[] 
       </table>
 
       <h2>Task types</h2>
-      <table>
+      <table data-testid="types">
         <thead>
           <tr>
             <th>Type</th>
             <th>State</th>
+            <th class="num">Ready</th>
+            <th class="num">Delayed</th>
             <th />
           </tr>
         </thead>
         <tbody>
           {[...new Set([...types, ...pausedTypes])].sort().map((t) => (
-            <tr>
+            <tr data-type={t}>
               <td>{t}</td>
               <td>{pausedTypes.has(t) ? <b class="bad">paused</b> : 'releasing'}</td>
+              <td class="num">{release ? count(ready.get(t) ?? 0) : '?'}</td>
+              <td class="num">{count(delayed.get(t) ?? 0)}</td>
               <td>
                 {pausedTypes.has(t) ? (
                   <button

@@ -99,6 +99,7 @@ export function Overview() {
           testId="latency"
           title="End-to-end latency (succeeded tasks)"
           unit="ms"
+          log
           series={[
             { label: 'p50', color: '#8e6bd8' },
             { label: 'p99', color: '#e08a2e' },
