@@ -8,6 +8,7 @@ import { Completions, CPU_LABELS, startJetschedStack, submitInBatches } from './
 import { SCENARIO, openLoop, sideResult, type JetschedExtras, type SideResult } from './scenarios.js';
 import { cpuBreakdown, measureCpu, percentile } from './stats.js';
 import { serverCounters } from './server-counters.js';
+import { measureDashboard } from './dashboard.js';
 
 export async function runJetsched(
   log: (s: string) => void,
@@ -127,12 +128,17 @@ export async function runJetsched(
     log(
       `jetsched: (d) list of the newest ${SCENARIO.listLimit} failed: median ${percentile(listTimes, 50).toFixed(1)} ms`,
     );
+    // (k) with the 100,000 tasks of (d) stored
+    const k = await measureDashboard(stack, (n) => bulk(n), log);
     const extras: JetschedExtras = {
       writesPerTask: writes,
       serverMsgsInPerTask: perTask(counters1.inMsgs - counters0.inMsgs),
       serverMsgsOutPerTask: perTask(counters1.outMsgs - counters0.outMsgs),
       listMs: percentile(listTimes, 50),
       listP95Ms: percentile(listTimes, 95),
+      dashboardFirstPageMs: k.firstPageMs,
+      dashboardFailedPageMs: k.firstFailedPageMs,
+      dashboardBulkRatio: k.bulkRatio,
     };
     return {
       extras,

@@ -54,6 +54,11 @@ export interface JetschedStack {
   client: Client;
   /** The roles' pids, then the nats-server's (for CPU and memory readings). */
   pids: number[];
+  /**
+   * Reads every role's `/metrics` once a second from now on, as a (keen) Prometheus would; the
+   * returned function stops it. (With BENCH_METRICS=1 it runs the whole time.)
+   */
+  scrapeMetrics(): () => void;
   close(): Promise<void>;
 }
 
@@ -67,6 +72,8 @@ export async function startJetschedStack(env: Record<string, string> = {}): Prom
   const sync = process.env['BENCH_SYNC'];
   const server: NatsServer = await startServer({
     monitoring: true,
+    // for the dashboard's page, which speaks NATS over WebSocket
+    websocket: true,
     ...(sync ? { jetstreamConfig: `sync_interval: ${sync}` } : {}),
   });
   const prefix = 'bench';
@@ -83,12 +90,10 @@ export async function startJetschedStack(env: Record<string, string> = {}): Prom
     const admin = await connectNats({ servers: server.url });
     await provision(admin, { prefix });
     await admin.close();
-    // BENCH_METRICS=1: every role serves its metrics, scraped every second (their cost, issue 9)
-    const metricsPorts = process.env['BENCH_METRICS']
-      ? await Promise.all(['coordinator', 'scheduler', 'executor'].map(() => freePort()))
-      : [];
-    const metricsArgs = (i: number): string[] =>
-      metricsPorts[i] === undefined ? [] : ['--metrics-port', String(metricsPorts[i])];
+    // every role serves its metrics (which costs nothing until they are read); BENCH_METRICS=1
+    // scrapes them every second the whole time, else only the dashboard's measurement does
+    const metricsPorts = await Promise.all(['coordinator', 'scheduler', 'executor'].map(() => freePort()));
+    const metricsArgs = (i: number): string[] => ['--metrics-port', String(metricsPorts[i])];
     const args = ['--server', server.url, '--prefix', prefix, '--handlers', JOBS];
     // BENCH_LOG_DIR=<dir> keeps each role's log there (<role>.log), to see why a figure is off
     const logDir = process.env['BENCH_LOG_DIR'];
@@ -106,10 +111,15 @@ export async function startJetschedStack(env: Record<string, string> = {}): Prom
       }),
     );
     await Promise.all(roles.map((r) => r.ready));
-    scraping = scrapeEverySecond(metricsPorts);
+    if (process.env['BENCH_METRICS']) scraping = scrapeEverySecond(metricsPorts);
     // the application's side: the SDK's own connection, as `connectClient` opens it
     client = await connectClient({ connection: { servers: server.url }, prefix, requestTimeoutMs: 60_000 });
-    return { server, prefix, roles, client, pids: [...roles.map((r) => r.pid), server.pid ?? -1], close };
+    const scrapeMetrics = (): (() => void) => {
+      const timer = scrapeEverySecond(metricsPorts);
+      return () => clearInterval(timer);
+    };
+    const pids = [...roles.map((r) => r.pid), server.pid ?? -1];
+    return { server, prefix, roles, client, pids, scrapeMetrics, close };
   } catch (err) {
     await close();
     throw err;
@@ -138,9 +148,8 @@ export async function submitInBatches(
   );
 }
 
-/** Reads every role's `/metrics` once a second, as a (keen) Prometheus would; nothing when no ports. */
-function scrapeEverySecond(ports: readonly number[]): NodeJS.Timeout | undefined {
-  if (ports.length === 0) return undefined;
+/** Reads every role's `/metrics` once a second, as a (keen) Prometheus would. */
+function scrapeEverySecond(ports: readonly number[]): NodeJS.Timeout {
   return setInterval(() => {
     for (const port of ports)
       fetch(`http://127.0.0.1:${port}/metrics`)

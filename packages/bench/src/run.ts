@@ -231,7 +231,10 @@ async function main(): Promise<void> {
     text +=
       `jetsched only, from the nats-server's counters: ${x.writesPerTask.toFixed(2)} stored writes per no-op task (target <= 3), ` +
       `${x.serverMsgsInPerTask.toFixed(1)} messages in and ${x.serverMsgsOutPerTask.toFixed(1)} out; ` +
-      `(d) list of the newest ${SCENARIO.listLimit} failed of ${SCENARIO.listStored} tasks: ${x.listMs.toFixed(1)} ms median, ${x.listP95Ms.toFixed(1)} ms p95 (target < 100)\n\n`;
+      `(d) list of the newest ${SCENARIO.listLimit} failed of ${SCENARIO.listStored} tasks: ${x.listMs.toFixed(1)} ms median, ${x.listP95Ms.toFixed(1)} ms p95 (target < 100); ` +
+      `(k) dashboard, ${SCENARIO.listStored} tasks stored: task list's first page in Chromium ${x.dashboardFirstPageMs.toFixed(0)} ms, ` +
+      `failed only ${x.dashboardFailedPageMs.toFixed(0)} ms (target < 1000); bulk with metrics scraped and the overview open / without: ` +
+      `${x.dashboardBulkRatio.toFixed(3)} (target >= 0.95)\n\n`;
   }
   if (rs7.length > 0) text += `Issue 7:\n${table(rs7)}\n\n`;
   process.stdout.write(text);

@@ -168,6 +168,12 @@ export interface JetschedExtras {
   /** (d) median time of `list` of the newest `listLimit` failed tasks with `listStored` tasks stored. */
   listMs: number;
   listP95Ms: number;
+  /** (k) ms to the first row of the dashboard's task list in Chromium, with `listStored` tasks stored. */
+  dashboardFirstPageMs: number;
+  /** The same filtered to failed tasks. */
+  dashboardFailedPageMs: number;
+  /** (k) bulk throughput with metrics scraped and the dashboard's overview open, over without. */
+  dashboardBulkRatio: number;
 }
 
 /** What one side measured, raw: wall times, CPU seconds, and per-task submit and completion times. */

@@ -7,7 +7,15 @@
  * bounded: they appear in subjects). Which role records what is in docs/operations.md (Metrics and health).
  */
 import { newTaskId } from '@jetsched/protocol';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  collectDefaultMetrics,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  type MetricObjectWithValues,
+  type MetricValue,
+} from 'prom-client';
 
 /** Seconds buckets from 5 ms to 10 minutes: handlers and tasks both. */
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
@@ -64,6 +72,19 @@ export function registryId(registry: Registry): string {
   let id = ids.get(registry);
   if (id === undefined) ids.set(registry, (id = newTaskId()));
   return id;
+}
+
+/**
+ * The `jetsched_*` metrics of `registry` in prom-client's JSON form, gauges refreshed: what the
+ * `metrics` endpoint answers (./service.ts). Node's process metrics are left out: nobody plots them
+ * from there, and reading them (from /proc) is most of the cost of a reading.
+ */
+export function jetschedMetricsJson(
+  registry: Registry,
+): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
+  // the registration order: the first, `submitted`, runs the collect hooks that refresh the gauges
+  const ours = registry.getMetricsAsArray().filter((m) => m.name.startsWith('jetsched_'));
+  return Promise.all(ours.flatMap((m) => registry.getSingleMetric(m.name)?.get() ?? []));
 }
 
 /** A registry with Node's process metrics (CPU, memory, event loop lag), for one process. */

@@ -4,7 +4,7 @@
  * metadata with the prefix, host and process id (and an executor's group), and two endpoints:
  * - `health` on `<prefix>.health.<role>.<id>`: the actor's health as JSON;
  * - `metrics` on `<prefix>.metrics`, one subject for every actor and without a queue group: each
- *   answers with its process's Prometheus metrics as JSON ({@link MetricsReply}), so one request
+ *   answers with its process's `jetsched_*` Prometheus metrics as JSON ({@link MetricsReply}), so one request
  *   with many replies reads the whole cluster (what the dashboard plots). Actors of one process
  *   share a registry; the reply names it, so a reader counts each process once.
  * Written here rather than with `@nats-io/services`, which exists only as a pre-release on an older
@@ -14,7 +14,7 @@ import { hostname } from 'node:os';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { MetricObjectWithValues, MetricValue, Registry } from 'prom-client';
 import { encodeJson, names } from '@jetsched/protocol';
-import { registryId } from './metrics.js';
+import { jetschedMetricsJson, registryId } from './metrics.js';
 import { JETSCHED_VERSION } from './version.js';
 
 export interface ServiceOptions {
@@ -114,7 +114,7 @@ export class ServiceAnnouncement {
       pid: process.pid,
       registry: registryId(opts.registry),
       at: Date.now(),
-      metrics: await opts.registry.getMetricsAsJSON(),
+      metrics: await jetschedMetricsJson(opts.registry),
     }));
   }
 

@@ -50,6 +50,7 @@ export function App() {
     setPhase({ kind: 'connecting' });
     try {
       const nc = await connectCluster(cfg, login);
+      performance.mark('jetsched:connected');
       saveLogin(login);
       void (async () => {
         for await (const s of nc.status()) {
