@@ -2,8 +2,7 @@
  * A role's config file: `jetsched <role> --config roles.yaml` (or `JETSCHED_CONFIG`), YAML or JSON,
  * holding the role's flags by their long names (schema: docs/schemas/role-config.json). What the
  * command line gives wins over the file, and so do NATS_URL, NATS_CREDS, JETSCHED_PREFIX and
- * LOG_LEVEL over the file's server, creds, prefix and log-level. A setting of another role (one
- * file can serve them all) is left alone.
+ * LOG_LEVEL over the file's server, creds, prefix and log-level.
  */
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';

@@ -13,7 +13,7 @@ import {
   type Logger,
   type Registry,
 } from '@jetsched/runtime';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { common, nonNegativeInt, type GlobalFlags } from '../args.js';
 import { action, examples } from '../command.js';
 import { addConfigOption } from '../config-file.js';
@@ -22,7 +22,7 @@ import { localNats } from '../local-nats.js';
 
 type Role = 'coordinator' | 'scheduler' | 'executor' | 'dev';
 
-/** A role's flags as commander stores them (each role declares those it takes). */
+/** The role flags as commander stores them (each role takes all of them, and uses its own). */
 interface RoleFlags {
   handlers?: string;
   group: string;
@@ -34,29 +34,15 @@ interface RoleFlags {
   metricsPort?: number;
 }
 
-/** What each role command says of itself, and the flags of its own. */
-const ROLES: Record<
-  Role,
-  { summary: string; description: string; flags: (cmd: Command) => void; examples: string[] }
-> = {
+const ALL_ROLES: readonly Role[] = ['coordinator', 'scheduler', 'executor', 'dev'];
+
+/** What each role command says of itself. */
+const ROLES: Record<Role, { summary: string; description: string; examples: string[] }> = {
   coordinator: {
     summary: 'serve the API, record outcomes (reducers from the jobs module)',
     description:
       'Serves the API (submit, get, list, cancel, wait, schedules, dead letters), records outcomes, hands ' +
       'on delayed tasks when due. Run any number; reducers come from the jobs module.',
-    flags: (cmd) =>
-      cmd
-        .option('--handlers <module>', 'a jobs module: its reducers (for aggregate: reduce)')
-        .option(
-          '--due-spread-ms <ms>',
-          'delayed tasks due at one moment fire spread over this (default: 1000)',
-          nonNegativeInt,
-        )
-        .option(
-          '--orphan-check-ms <ms>',
-          'a task whose coordinator died mid-submit is handed on by then, 1000-60000 (default: 30000)',
-          nonNegativeInt,
-        ),
     examples: ['jetsched coordinator --server nats://nats:4222 --handlers ./jobs.js --metrics-port 9464'],
   },
   scheduler: {
@@ -65,7 +51,6 @@ const ROLES: Record<
       "Releases each group's ready queue to its executors by priority, fair share and limits; one " +
       'scheduler per group at a time holds its lease, the others take over within seconds. Custom ' +
       'splitters come from the jobs module.',
-    flags: (cmd) => cmd.option('--handlers <module>', 'a jobs module: its splitters (for split: custom)'),
     examples: ['jetsched scheduler --server nats://nats:4222 --handlers ./jobs.js'],
   },
   executor: {
@@ -73,8 +58,6 @@ const ROLES: Record<
     description:
       'Runs subtasks of the types its jobs module has handlers for, in its group, at most ' +
       '--concurrency at once.',
-    flags: (cmd) =>
-      executorFlags(cmd.option('--handlers <module>', 'a jobs module: its handlers (required)')),
     examples: [
       'jetsched executor --handlers ./jobs.js --group images --concurrency 4',
       'jetsched executor --config executor.yaml',
@@ -85,12 +68,6 @@ const ROLES: Record<
     description:
       'Provisions and runs a coordinator, a scheduler and executors in one process; starts its own ' +
       'nats-server unless --server or NATS_URL names one. For development: open on loopback.',
-    flags: (cmd) =>
-      executorFlags(
-        cmd
-          .option('--handlers <module>', 'a jobs module: handlers, reducers and splitters')
-          .option('--executors <n>', 'executors to run (default: 1 with --handlers, else 0)', nonNegativeInt),
-      ),
     examples: [
       'jetsched dev --handlers ./jobs.js',
       'jetsched dev --server nats://127.0.0.1:4222 --executors 2',
@@ -98,29 +75,83 @@ const ROLES: Record<
   },
 };
 
-function executorFlags(cmd: Command): Command {
-  return cmd
-    .option('-g, --group <group>', 'the executor group to join', 'default')
-    .option('-c, --concurrency <n>', 'handlers one executor runs at once', nonNegativeInt, 8);
-}
+/** What the jobs module gives each role. */
+const HANDLERS: Record<Role, string> = {
+  coordinator: 'a jobs module: its reducers (for aggregate: reduce)',
+  scheduler: 'a jobs module: its splitters (for split: custom)',
+  executor: 'a jobs module: its handlers (required)',
+  dev: 'a jobs module: handlers, reducers and splitters',
+};
+
+/**
+ * Every role flag and the roles that use it. Each role takes them all, as one config file serves
+ * every role: those it does not use are left out of its help and ignored.
+ */
+const ROLE_FLAGS: { roles: readonly Role[]; option: (role: Role) => Option }[] = [
+  { roles: ALL_ROLES, option: (role) => new Option('--handlers <module>', HANDLERS[role]) },
+  {
+    roles: ['executor', 'dev'],
+    option: () => new Option('-g, --group <group>', 'the executor group to join').default('default'),
+  },
+  {
+    roles: ['executor', 'dev'],
+    option: () =>
+      new Option('-c, --concurrency <n>', 'handlers one executor runs at once')
+        .argParser(nonNegativeInt)
+        .default(8),
+  },
+  {
+    roles: ['dev'],
+    option: () =>
+      new Option('--executors <n>', 'executors to run (default: 1 with --handlers, else 0)').argParser(
+        nonNegativeInt,
+      ),
+  },
+  {
+    roles: ['coordinator'],
+    option: () =>
+      new Option(
+        '--due-spread-ms <ms>',
+        'delayed tasks due at one moment fire spread over this (default: 1000)',
+      ).argParser(nonNegativeInt),
+  },
+  {
+    roles: ['coordinator'],
+    option: () =>
+      new Option(
+        '--orphan-check-ms <ms>',
+        'a task whose coordinator died mid-submit is handed on by then, 1000-60000 (default: 30000)',
+      ).argParser(nonNegativeInt),
+  },
+  {
+    roles: ALL_ROLES,
+    option: () =>
+      new Option(
+        '--drain-timeout-ms <ms>',
+        'on SIGTERM, handlers may finish this long; every role exits by this plus 4 s',
+      )
+        .argParser(nonNegativeInt)
+        .default(DEFAULT_DRAIN_TIMEOUT_MS),
+  },
+  {
+    roles: ALL_ROLES,
+    option: () =>
+      new Option(
+        '--metrics-port <port>',
+        'serve /metrics, /healthz and /readyz over HTTP here (0: a free port)',
+      ).argParser(nonNegativeInt),
+  },
+];
 
 /** Adds the role commands (coordinator, scheduler, executor, dev) to `program`. */
 export function addRoleCommands(program: Command): void {
-  for (const [role, spec] of Object.entries(ROLES) as [Role, (typeof ROLES)[Role]][]) {
+  for (const role of ALL_ROLES) {
+    const spec = ROLES[role];
     const cmd = program.command(role).summary(spec.summary).description(spec.description);
-    spec.flags(cmd);
-    cmd
-      .option(
-        '--drain-timeout-ms <ms>',
-        'on SIGTERM, handlers may finish this long; every role exits by this plus 4 s',
-        nonNegativeInt,
-        DEFAULT_DRAIN_TIMEOUT_MS,
-      )
-      .option(
-        '--metrics-port <port>',
-        'serve /metrics, /healthz and /readyz over HTTP here (0: a free port)',
-        nonNegativeInt,
-      );
+    for (const flag of ROLE_FLAGS) {
+      const option = flag.option(role);
+      cmd.addOption(flag.roles.includes(role) ? option : option.hideHelp());
+    }
     addConfigOption(cmd).action(action<RoleFlags>((o) => runRole(role, o)));
     examples(cmd, ...spec.examples);
   }
