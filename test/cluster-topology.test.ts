@@ -17,6 +17,7 @@ import { uniquePrefix } from './helpers/stack.js';
 interface Ready {
   ready: boolean;
   servers: string[];
+  dashboard?: string;
   roles: { role: string; pid: number }[];
 }
 
@@ -69,6 +70,10 @@ describe('the no-Docker cluster topology (jetsched cluster)', () => {
       'starting the cluster',
     );
     expect(ready.servers).toHaveLength(3);
+    // and a dashboard whose page may reach any of the three over WebSocket
+    const page = (await (await fetch(`${ready.dashboard}config.json`)).json()) as { servers: string[] };
+    expect(page.servers).toHaveLength(3);
+    for (const ws of page.servers) expect(ws).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
     expect(ready.roles.map((r) => r.role).sort()).toEqual([
       'coordinator',
       'coordinator',

@@ -6,6 +6,8 @@
  * take new points. Screenshots go to .tmp/artifacts/dashboard-*.png.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startDashboard, type Dashboard } from '@jetsched/dashboard';
@@ -15,6 +17,8 @@ import { launchChromium, type Browser, type Page } from '@jetsched/testkit/brows
 import { startStack, type Stack } from './helpers/stack.js';
 
 const ARTIFACTS = new URL('../.tmp/artifacts/', import.meta.url).pathname;
+const BIN = new URL('../packages/cli/dist/bin.js', import.meta.url).pathname;
+const JOBS = new URL('./fixtures/jobs.mjs', import.meta.url).pathname;
 
 /** Handlers that a `slow` run has seen aborted, by task id. */
 const aborted = new Set<string>();
@@ -205,5 +209,48 @@ describe('the dashboard behind a NATS WebSocket listener that wants a token', ()
     await page.getByTestId('connection').filter({ hasText: 'connected' }).waitFor();
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     await page.screenshot({ path: `${ARTIFACTS}dashboard-login.png` });
+  });
+});
+
+describe('`jetsched dev` with its dashboard', () => {
+  let dev: ChildProcess | undefined;
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    if (dev?.exitCode === null) dev.kill('SIGKILL');
+  });
+
+  it('serves a dashboard connected to its own nats-server, and stops it on SIGTERM', async () => {
+    dev = spawn(process.execPath, [BIN, 'dev', '--handlers', JOBS, '--dashboard-port', '0'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, LOG_LEVEL: 'info' },
+    });
+    let log = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no dashboard line in time: ${log}`)), 30_000);
+      dev!.stderr!.on('data', (d: Buffer) => {
+        log += d.toString();
+        const m = /"url":"(http:\/\/127\.0\.0\.1:\d+\/)"/.exec(log);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+    });
+    const cfg = (await (await fetch(`${url}config.json`)).json()) as { servers: string[] };
+    expect(cfg.servers[0]).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+    const page = await browser.newPage();
+    await page.goto(`${url}#/groups/default`);
+    await page.getByTestId('connection').filter({ hasText: 'connected' }).waitFor();
+    await page.getByTestId('executors').locator('tbody tr').first().waitFor({ timeout: 15_000 });
+    expect(await page.getByTestId('types').textContent()).toContain('squares');
+    await page.close();
+    dev.kill('SIGTERM');
+    const [code] = (await once(dev, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    await expect(fetch(url)).rejects.toThrow();
   });
 });

@@ -46,6 +46,19 @@ describe('deployment files', () => {
     }
   });
 
+  it('docker-compose serves the dashboard, whose page reaches nats-1 over WebSocket as published on the host', () => {
+    const compose = parse(read('docker-compose.yml'), { merge: true }) as {
+      services: Record<string, { command?: string[]; ports?: string[] }>;
+    };
+    const ws = /websocket \{\s*listen: 0\.0\.0\.0:(\d+)/.exec(read('deploy/nats/nats.conf'))?.[1];
+    expect(ws).toBeDefined();
+    expect(compose.services['nats-1']?.ports).toContain(`${ws}:${ws}`);
+    const dashboard = compose.services['dashboard']!;
+    expect(dashboard.command?.[0]).toBe('dashboard');
+    expect(dashboard.command).toContain(`ws://localhost:${ws}`);
+    expect(dashboard.ports).toContain('8080:8080');
+  });
+
   it('the Dockerfile installs the pinned pnpm', () => {
     const pnpm = /PNPM_VERSION=(\S+)/.exec(read('tools.env'))![1];
     expect(read('Dockerfile')).toContain(`pnpm@${pnpm}`);

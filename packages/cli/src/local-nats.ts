@@ -15,7 +15,8 @@ export interface LocalNats {
 
 export async function localNats(c: Common, log: Logger): Promise<LocalNats> {
   if (c.connection.servers) return { common: c, embedded: undefined, stop: () => Promise.resolve() };
-  const server = await startServer();
+  // with a WebSocket listener, for the dashboard's page
+  const server = await startServer({ websocket: true });
   log.info(
     { url: server.url, store: server.storeDir },
     'started an embedded nats-server (pass --server or NATS_URL to use yours)',

@@ -6,6 +6,7 @@ import { action, examples } from './command.js';
 import { addAttemptsCommand } from './commands/attempts.js';
 import { addClusterCommand } from './commands/cluster.js';
 import { addCompletionCommand } from './commands/completion.js';
+import { addDashboardCommand } from './commands/dashboard.js';
 import { addDecodeCommand } from './commands/decode.js';
 import { addDemoCommand } from './commands/demo.js';
 import { addDlqCommand } from './commands/dlq.js';
@@ -54,6 +55,7 @@ export function createProgram(): Command {
   program.commandsGroup('Schedules:');
   addScheduleCommand(program);
   program.commandsGroup('Tools:');
+  addDashboardCommand(program);
   addDecodeCommand(program);
   addCompletionCommand(program);
   addHelpCommand(program);

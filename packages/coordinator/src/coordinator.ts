@@ -118,6 +118,7 @@ class CoordinatorImpl extends ActorBase<CoordinatorConfig> implements Coordinato
           .update(ids, (cur) => ({ next: startTask(cur.record, now, now), out: undefined }))
           .then(({ indexFailed }) => {
             if (indexFailed) throw indexFailed;
+            this.cfg.log.debug({ taskIds: ids }, 'tasks announced running (recorded so where still pending)');
           })
           .catch((e: unknown) => this.cfg.log.warn({ err: e }, 'could not record tasks as running'));
       },

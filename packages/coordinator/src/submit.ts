@@ -202,6 +202,8 @@ export class Submitter {
       return { record: newRecord(ids[i] as string, e, input?.bytes.length ?? 0, now), input };
     });
     const { written, handedOff } = await this.#recordAndHandOff(tasks);
+    // state changes are logged at debug: checked once a round, not built per task under load
+    const debug = this.cfg.log.isLevelEnabled('debug');
     written.forEach((w, k) => {
       const i = fresh[k] as number;
       const err = handedOff[k];
@@ -217,6 +219,11 @@ export class Submitter {
         results[i] = { ok: true, id: ids[i] as string, duplicate: false };
         const r = (tasks[k] as HandOff).record;
         this.cfg.metrics.of(r.group, r.type).submitted.inc();
+        if (debug)
+          this.cfg.log.debug(
+            { taskId: r.id, type: r.type, group: r.group, tenant: r.tenant, state: r.state },
+            'task recorded',
+          );
       }
     });
     return results.map(

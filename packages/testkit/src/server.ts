@@ -223,7 +223,7 @@ export interface NatsCluster {
 /** Starts `size` servers with routes between them (a JetStream cluster for R3 streams). */
 export async function startCluster(
   size = 3,
-  opts: { name?: string; logDir?: string } = {},
+  opts: { name?: string; logDir?: string; websocket?: boolean } = {},
 ): Promise<NatsCluster> {
   const clusterPorts = await Promise.all(Array.from({ length: size }, () => freePort()));
   const clientPorts = await Promise.all(Array.from({ length: size }, () => freePort()));
@@ -235,6 +235,7 @@ export async function startCluster(
         serverName: `${name}-n${i + 1}`,
         cluster: { name, port: cport, routes: clusterPorts.filter((p) => p !== cport) },
         ...(opts.logDir ? { logFile: join(opts.logDir, `nats-n${i + 1}.log`) } : {}),
+        ...(opts.websocket ? { websocket: true } : {}),
       }),
     ),
   );

@@ -7,12 +7,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Dashboard } from '@jetsched/dashboard';
 import { startCluster } from '@jetsched/testkit';
 import { connectNats, createLogger, provision } from '@jetsched/runtime';
 import type { Command } from 'commander';
 import { common, nonNegativeInt, type GlobalFlags } from '../args.js';
 import { action, examples } from '../command.js';
 import { spawnRole, type RoleProcess } from '../role-process.js';
+import { dashboardPortOption, localDashboard, noDashboardOption } from './dashboard.js';
 import { addProvisionOptions, topologyFromFlags, type ProvisionFlags } from './provision.js';
 
 interface ClusterFlags extends ProvisionFlags {
@@ -23,6 +25,8 @@ interface ClusterFlags extends ProvisionFlags {
   executors?: number;
   concurrency: number;
   logDir?: string;
+  dashboard: boolean;
+  dashboardPort: number;
 }
 
 /** Adds `cluster` to `program`. */
@@ -40,7 +44,9 @@ export function addClusterCommand(program: Command): void {
     .option('--schedulers <n>', 'scheduler processes', nonNegativeInt, 2)
     .option('--executors <n>', 'executor processes (default: 3 with --handlers, else 0)', nonNegativeInt)
     .option('-c, --concurrency <n>', 'handlers each executor runs at once', nonNegativeInt, 8)
-    .option('--log-dir <dir>', "the roles' and servers' logs (default: a new temporary directory)");
+    .option('--log-dir <dir>', "the roles' and servers' logs (default: a new temporary directory)")
+    .addOption(dashboardPortOption())
+    .addOption(noDashboardOption());
   addProvisionOptions(cmd).action(action<ClusterFlags>(runCluster));
   examples(
     cmd,
@@ -53,7 +59,7 @@ async function runCluster(values: ClusterFlags & GlobalFlags): Promise<number> {
   const c = common(values);
   const log = createLogger(c.logLevel ? { level: c.logLevel } : {});
   const logDir = values.logDir ?? mkdtempSync(join(tmpdir(), 'jetsched-cluster-'));
-  const cluster = await startCluster(3, { logDir });
+  const cluster = await startCluster(3, { logDir, websocket: true });
   const servers = cluster.urls.join(',');
   log.info({ servers, logDir }, 'started a 3-node NATS cluster');
   // provisioned once, at 3 replicas, before any role starts
@@ -62,6 +68,7 @@ async function runCluster(values: ClusterFlags & GlobalFlags): Promise<number> {
   const shared = ['--server', servers, '--prefix', c.prefix];
   const withJobs = values.handlers ? [...shared, '--handlers', values.handlers] : shared;
   const roles: RoleProcess[] = [];
+  let dashboard: Dashboard | undefined;
   const start = (role: 'coordinator' | 'scheduler' | 'executor', n: number, args: string[]): void => {
     for (let i = 1; i <= n; i++)
       roles.push(spawnRole(role, args, { logFile: join(logDir, `${role}-${i}.log`) }));
@@ -73,12 +80,15 @@ async function runCluster(values: ClusterFlags & GlobalFlags): Promise<number> {
     const execArgs = [...withJobs, '--group', values.group, '--concurrency', String(values.concurrency)];
     start('executor', executors, execArgs);
     await Promise.all(roles.map((r) => r.ready));
+    const ws = cluster.servers.flatMap((s) => s.wsUrl ?? []);
+    dashboard = values.dashboard ? await localDashboard(ws, c.prefix, values.dashboardPort, log) : undefined;
     process.stdout.write(
       JSON.stringify({
         ready: true,
         servers: cluster.urls,
         prefix: c.prefix,
         logDir,
+        ...(dashboard ? { dashboard: dashboard.url } : {}),
         roles: roles.map((r) => ({ role: r.role, pid: r.pid })),
       }) + '\n',
     );
@@ -88,6 +98,7 @@ async function runCluster(values: ClusterFlags & GlobalFlags): Promise<number> {
     });
     return 0;
   } finally {
+    await dashboard?.close();
     await Promise.all(roles.map((r) => r.stop('SIGTERM')));
     await cluster.stop({ clean: true });
   }

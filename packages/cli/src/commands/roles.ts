@@ -19,6 +19,7 @@ import { action, examples } from '../command.js';
 import { addConfigOption } from '../config-file.js';
 import { loadJobsModule, type JobsModule } from '../jobs-module.js';
 import { localNats } from '../local-nats.js';
+import { dashboardPortOption, localDashboard, noDashboardOption, wsOption } from './dashboard.js';
 
 type Role = 'coordinator' | 'scheduler' | 'executor' | 'dev';
 
@@ -32,6 +33,10 @@ interface RoleFlags {
   dueSpreadMs?: number;
   orphanCheckMs?: number;
   metricsPort?: number;
+  /** dev: the web dashboard (`--no-dashboard`: none), its port, and the WebSocket URLs it gives the page. */
+  dashboard: boolean;
+  dashboardPort: number;
+  ws?: string;
 }
 
 const ALL_ROLES: readonly Role[] = ['coordinator', 'scheduler', 'executor', 'dev'];
@@ -107,6 +112,10 @@ const ROLE_FLAGS: { roles: readonly Role[]; option: (role: Role) => Option }[] =
         nonNegativeInt,
       ),
   },
+  { roles: ['dev'], option: dashboardPortOption },
+  { roles: ['dev'], option: noDashboardOption },
+  // the embedded nats-server's listener by default; needed with --server for a dashboard
+  { roles: ['dev'], option: () => wsOption() },
   {
     roles: ['coordinator'],
     option: () =>
@@ -282,11 +291,18 @@ async function runRole(role: Role, values: RoleFlags & GlobalFlags): Promise<num
       const n = values.executors ?? (Object.keys(jobs.handlers).length > 0 ? 1 : 0);
       for (let i = 0; i < n; i++)
         actors.push(createExecutor({ ...local, ...drain, group, concurrency, handlers: jobs.handlers }));
+      const dashboard = values.dashboard
+        ? await localDashboard(values.ws ?? nats.embedded?.wsUrl, c.prefix, values.dashboardPort, log)
+        : undefined;
       log.info(
-        { servers: conn.servers, prefix: c.prefix, executors: n },
+        { servers: conn.servers, prefix: c.prefix, executors: n, dashboard: dashboard?.url },
         'dev cluster running; Ctrl-C to stop',
       );
-      return runUntilSignal(actors, { ...run, after: () => nats.stop() });
+      const after = async (): Promise<void> => {
+        await dashboard?.close();
+        await nats.stop();
+      };
+      return runUntilSignal(actors, { ...run, after });
     }
   }
 }
