@@ -5,13 +5,15 @@
  *   time, so nothing is cached;
  * - what serving metrics and the dashboard costs: bulk runs of (a) alternately without and with the
  *   overview page open (it reads the roles' metrics every second and plots them) while every role's
- *   `/metrics` is also scraped every second; the ratio of their median throughputs.
+ *   `/metrics` is also scraped every second; the ratios of their median throughputs and of their
+ *   CPU per task, Chromium's own CPU counted (it shares the machine's two cores).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startDashboard } from '@jetsched/dashboard';
 import { launchChromium, type Browser } from '@jetsched/testkit/browser';
 import type { JetschedStack } from './jetsched-stack.js';
 import { SCENARIO } from './scenarios.js';
-import { percentile } from './stats.js';
+import { cpuSeconds, measureCpu, percentile, pidOf } from './stats.js';
 
 export interface DashboardFigures {
   /** Median ms to the first row of the unfiltered task list. */
@@ -20,10 +22,21 @@ export interface DashboardFigures {
   firstFailedPageMs: number;
   /** Bulk throughput with metrics scraped and the overview open, over without (1: no cost). */
   bulkRatio: number;
+  /** CPU per bulk task (every process, the browser's too) with them, over without (1: no cost). */
+  bulkCpuRatio: number;
+  /** The same of the roles and the nats-server only. */
+  clusterCpuRatio: number;
+  /**
+   * The CPU the roles and the nats-server spend serving metrics and the dashboard (idle, with them
+   * less without), over what they spend at bulk throughput: the share of bulk capacity it takes.
+   */
+  servingShare: number;
+  /** Chromium's CPU with the overview open, over the same. */
+  browserShare: number;
 }
 
 const PAGE_LOADS = 5;
-const BULK_PAIRS = 3;
+const BULK_PAIRS = 6;
 
 export async function measureDashboard(
   stack: JetschedStack,
@@ -68,30 +81,99 @@ export async function measureDashboard(
     log(`jetsched: (k) first page ${firstPageMs.toFixed(0)} ms, failed ${firstFailedPageMs.toFixed(0)} ms`);
 
     log(`jetsched: (k) bulk of ${SCENARIO.bulkTasks} without and with metrics scraped and the overview open`);
-    const plain: number[] = [];
-    const watched: number[] = [];
+    const plain: Run[] = [];
+    const watched: Run[] = [];
+    // in pairs, each pair's order the other way round from the last: the machine's drift falls on both
     for (let i = 0; i < BULK_PAIRS; i++) {
-      plain.push(await throughput(bulk));
-      watched.push(await observed(browser, dashboard.url, stack, () => throughput(bulk)));
+      const without = (): Promise<void> => measured(stack, bulk).then((r) => void plain.push(r));
+      const withIt = (): Promise<void> =>
+        observed(browser, dashboard.url, stack, () => measured(stack, bulk)).then(
+          (r) => void watched.push(r),
+        );
+      for (const run of i % 2 === 0 ? [without, withIt] : [withIt, without]) await run();
     }
-    const byValue = (a: number, b: number): number => a - b;
-    const ratio = percentile(watched.sort(byValue), 50) / percentile(plain.sort(byValue), 50);
+    const mid = (rs: Run[], k: keyof Run): number => percentile(rs.map((r) => r[k]).sort(byValue), 50);
+    const ratio = mid(watched, 'tasksPerSec') / mid(plain, 'tasksPerSec');
+    const cpuRatio = mid(watched, 'cpuMsPerTask') / mid(plain, 'cpuMsPerTask');
+    const clusterCpuRatio = mid(watched, 'clusterCpuMsPerTask') / mid(plain, 'clusterCpuMsPerTask');
+    const show = (rs: Run[]): string => rs.map((r) => r.tasksPerSec.toFixed(0)).join(', ');
     log(
-      `jetsched: (k) tasks/s without ${plain.map((x) => x.toFixed(0)).join(', ')}; with ${watched
-        .map((x) => x.toFixed(0))
-        .join(', ')}: ${ratio.toFixed(3)}`,
+      `jetsched: (k) tasks/s without ${show(plain)}; with ${show(watched)}: ${ratio.toFixed(3)}; CPU per task ` +
+        `(every process, Chromium's too) with / without ${cpuRatio.toFixed(3)}, the roles' and nats-server's ${clusterCpuRatio.toFixed(3)}; Chromium ${mid(watched, 'browserCpuShare').toFixed(3)} of a core`,
     );
-    return { firstPageMs, firstFailedPageMs, bulkRatio: ratio };
+
+    // what serving them costs, read where nothing else moves: the cluster idle, without and with
+    log(`jetsched: (k) the cluster idle for ${IDLE_MS / 1_000} s without, then with them`);
+    const idle = await idleCpu(stack, () => sleep(IDLE_MS));
+    const served = await observed(browser, dashboard.url, stack, () => idleCpu(stack, () => sleep(IDLE_MS)));
+    const bulkClusterCpuPerSec = (mid(plain, 'clusterCpuMsPerTask') / 1_000) * mid(plain, 'tasksPerSec');
+    const servingShare = Math.max(0, served.cluster - idle.cluster) / bulkClusterCpuPerSec;
+    const browserShare = served.browser / bulkClusterCpuPerSec;
+    log(
+      `jetsched: (k) idle CPU of the roles and nats-server ${(idle.cluster * 1_000).toFixed(1)} -> ${(served.cluster * 1_000).toFixed(1)} ms/s, ` +
+        `Chromium ${(served.browser * 1_000).toFixed(1)} ms/s; at bulk the cluster spends ${(bulkClusterCpuPerSec * 1_000).toFixed(0)} ms/s: ` +
+        `serving costs ${(100 * servingShare).toFixed(2)}% of it, the browser ${(100 * browserShare).toFixed(2)}% more`,
+    );
+    return {
+      firstPageMs,
+      firstFailedPageMs,
+      bulkRatio: ratio,
+      bulkCpuRatio: cpuRatio,
+      clusterCpuRatio,
+      servingShare,
+      browserShare,
+    };
   } finally {
     await browser.close();
     await dashboard.close();
   }
 }
 
-async function throughput(bulk: (n: number) => Promise<void>): Promise<number> {
+const byValue = (a: number, b: number): number => a - b;
+
+const IDLE_MS = 20_000;
+
+const browserCpu = (): number => pidOf('chromium').reduce((n, pid) => n + cpuSeconds(pid), 0);
+
+/** CPU seconds per second of the roles with the nats-server, and of Chromium, while `fn` runs. */
+async function idleCpu(
+  stack: JetschedStack,
+  fn: () => Promise<void>,
+): Promise<{ cluster: number; browser: number }> {
+  const c0 = stack.pids.map(cpuSeconds);
+  const b0 = browserCpu();
   const t0 = performance.now();
-  await bulk(SCENARIO.bulkTasks);
-  return SCENARIO.bulkTasks / ((performance.now() - t0) / 1_000);
+  await fn();
+  const sec = (performance.now() - t0) / 1_000;
+  const cluster = stack.pids.map(cpuSeconds).reduce((n, c, i) => n + c - (c0[i] ?? 0), 0);
+  return { cluster: cluster / sec, browser: (browserCpu() - b0) / sec };
+}
+
+interface Run {
+  tasksPerSec: number;
+  /** CPU of the roles, the nats-server, this process and any Chromium process, per task. */
+  cpuMsPerTask: number;
+  /** CPU of the roles and the nats-server only, per task: what the cluster spends. */
+  clusterCpuMsPerTask: number;
+  /** Chromium's CPU seconds per second of the run. */
+  browserCpuShare: number;
+}
+
+/** One bulk run of (a), with the CPU every process involved used (Chromium's included). */
+async function measured(stack: JetschedStack, bulk: (n: number) => Promise<void>): Promise<Run> {
+  const b0 = browserCpu();
+  const t0 = performance.now();
+  const { cpu, perProcess } = await measureCpu(stack.pids, () => bulk(SCENARIO.bulkTasks));
+  const sec = (performance.now() - t0) / 1_000;
+  const browser = browserCpu() - b0;
+  // perProcess: the stack's pids (roles, then the nats-server), then this process
+  const cluster = perProcess.slice(0, stack.pids.length).reduce((a, b) => a + b, 0);
+  return {
+    tasksPerSec: SCENARIO.bulkTasks / sec,
+    cpuMsPerTask: ((cpu + browser) * 1_000) / SCENARIO.bulkTasks,
+    clusterCpuMsPerTask: (cluster * 1_000) / SCENARIO.bulkTasks,
+    browserCpuShare: browser / sec,
+  };
 }
 
 /** Runs `fn` with the overview open in Chromium (plotting) and every role's metrics scraped. */

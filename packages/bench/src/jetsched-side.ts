@@ -139,6 +139,10 @@ export async function runJetsched(
       dashboardFirstPageMs: k.firstPageMs,
       dashboardFailedPageMs: k.firstFailedPageMs,
       dashboardBulkRatio: k.bulkRatio,
+      dashboardBulkCpuRatio: k.bulkCpuRatio,
+      dashboardClusterCpuRatio: k.clusterCpuRatio,
+      dashboardServingShare: k.servingShare,
+      dashboardBrowserShare: k.browserShare,
     };
     return {
       extras,

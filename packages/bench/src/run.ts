@@ -234,7 +234,9 @@ async function main(): Promise<void> {
       `(d) list of the newest ${SCENARIO.listLimit} failed of ${SCENARIO.listStored} tasks: ${x.listMs.toFixed(1)} ms median, ${x.listP95Ms.toFixed(1)} ms p95 (target < 100); ` +
       `(k) dashboard, ${SCENARIO.listStored} tasks stored: task list's first page in Chromium ${x.dashboardFirstPageMs.toFixed(0)} ms, ` +
       `failed only ${x.dashboardFailedPageMs.toFixed(0)} ms (target < 1000); bulk with metrics scraped and the overview open / without: ` +
-      `${x.dashboardBulkRatio.toFixed(3)} (target >= 0.95)\n\n`;
+      `${x.dashboardBulkRatio.toFixed(3)} (target >= 0.95), CPU per task ${x.dashboardBulkCpuRatio.toFixed(3)} (of the roles and nats-server ${x.dashboardClusterCpuRatio.toFixed(3)}); ` +
+      `serving them costs the cluster ${(100 * x.dashboardServingShare).toFixed(2)}% of its CPU at bulk (target < 5%), ` +
+      `the browser on the same machine ${(100 * x.dashboardBrowserShare).toFixed(2)}% more\n\n`;
   }
   if (rs7.length > 0) text += `Issue 7:\n${table(rs7)}\n\n`;
   process.stdout.write(text);

@@ -174,6 +174,14 @@ export interface JetschedExtras {
   dashboardFailedPageMs: number;
   /** (k) bulk throughput with metrics scraped and the dashboard's overview open, over without. */
   dashboardBulkRatio: number;
+  /** (k) CPU per bulk task, every process and the browser's, with them over without. */
+  dashboardBulkCpuRatio: number;
+  /** The same, of the role processes and the nats-server only. */
+  dashboardClusterCpuRatio: number;
+  /** (k) the cluster's CPU serving metrics and the dashboard, as a share of its CPU at bulk throughput. */
+  dashboardServingShare: number;
+  /** (k) Chromium's CPU with the overview open, as the same share. */
+  dashboardBrowserShare: number;
 }
 
 /** What one side measured, raw: wall times, CPU seconds, and per-task submit and completion times. */
