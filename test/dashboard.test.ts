@@ -75,6 +75,11 @@ describe('the dashboard in Chromium', () => {
     expect(cfg).toEqual({ servers: [server.wsUrl], prefix: stack.prefix });
     expect((await fetch(`${dashboard.url}../../package.json`)).status).toBe(404);
     expect((await fetch(`${dashboard.url}%2e%2e/%2e%2e/package.json`)).status).toBe(404);
+    expect((await fetch(`${dashboard.url}%E0%A4%A`)).status).toBe(400);
+    // the page carries its config, so that it connects without asking for it
+    expect(await (await fetch(dashboard.url)).text()).toContain(
+      `<script id="jetsched-config" type="application/json">${JSON.stringify(cfg)}</script>`,
+    );
   });
 
   it('overview: counts and plots take new points as tasks run', async () => {

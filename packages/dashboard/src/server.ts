@@ -1,7 +1,7 @@
 /**
- * The dashboard's server: it serves the built page (`dist/web`, made by `vite build`) and
- * `/config.json`, which tells the page where the NATS WebSocket listener is and which prefix the
- * cluster uses. It holds no NATS connection and no state: the page talks to the cluster itself,
+ * The dashboard's server: it serves the built page (`dist/web`, made by `vite build`) with its
+ * config written into it, and the same as `/config.json`: where the NATS WebSocket listener is and
+ * which prefix the cluster uses. It holds no NATS connection and no state: the page talks to the cluster itself,
  * through NATS over WebSocket, with the credentials its user logs in with (when the server asks for
  * any). So the dashboard sees exactly what its NATS identity may see.
  */
@@ -59,8 +59,16 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     );
   const root = normalize(o.webRoot ?? DEFAULT_WEB_ROOT);
   const config: DashboardConfig = { servers: o.servers, prefix: o.prefix ?? DEFAULT_PREFIX };
+  // JSON in a script element: `<` escaped, so that no value can close the element
+  const configScript = `<script id="jetsched-config" type="application/json">${JSON.stringify(config).replace(/</g, '\\u003c')}</script>`;
   const server: Server = createServer((req, res) => {
-    const path = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/');
+    let path: string;
+    try {
+      path = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/');
+    } catch {
+      res.writeHead(400).end(); // a malformed escape
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
@@ -77,7 +85,11 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       return;
     }
     readFile(file)
-      .then((body) => {
+      .then((read) => {
+        // the page's config rides in the page, so that it can connect without asking for it
+        const body = file.endsWith('index.html')
+          ? read.toString('utf8').replace('</head>', `${configScript}</head>`)
+          : read;
         const hashed = path.startsWith('/assets/');
         res.writeHead(200, {
           'content-type': TYPES[extname(file)] ?? 'application/octet-stream',

@@ -18,7 +18,13 @@ export type Login =
 
 const KEY = 'jetsched.login';
 
+/**
+ * The page's config: in the page itself (the server writes it into `index.html`, so connecting
+ * need not wait for another request), else from `config.json`.
+ */
 export async function loadConfig(): Promise<DashboardConfig> {
+  const inline = document.getElementById('jetsched-config')?.textContent;
+  if (inline) return JSON.parse(inline) as DashboardConfig;
   const r = await fetch('./config.json', { cache: 'no-store' });
   if (!r.ok) throw new Error(`config.json: HTTP ${r.status}`);
   return (await r.json()) as DashboardConfig;
