@@ -3,6 +3,7 @@ import { headers } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { ContentType, decode, decodeJson, encode, names, type DeadLetter } from '@jetsched/protocol';
 import { profileOf } from '@jetsched/executor';
+import { deadLetters } from './helpers/dead-letters.js';
 import { startStack, type Stack } from './helpers/stack.js';
 
 describe('bad input from a raw NATS client', () => {
@@ -89,11 +90,10 @@ describe('bad input from a raw NATS client', () => {
     expect(await stack.client.result(good.id, { timeoutMs: 20_000 })).toEqual(['fine']);
   });
 
-  it('fails the task named by a malformed work message instead of leaving it waiting', async () => {
-    // a real task parked in a group nobody serves, and a garbage subtask naming it on the default group
+  it('dead-letters a malformed work message naming a real task, and leaves that task alone', async () => {
+    // a real task parked in a group nobody serves, and a garbage subtask naming it on the default
+    // group: its headers are anyone's to write, so it must not fail the task (ADR 0026)
     const { id } = await stack.client.submit({ type: 'echo', group: 'nobody', payload: 1 });
-    const { waiting } = await stack.client.get(id);
-    expect(waiting).toBe('no executor in group "nobody" serves type "echo"');
     const h = headers();
     h.set('Jetsched-Task-Id', id);
     h.set('Jetsched-Task-Type', 'echo');
@@ -102,9 +102,14 @@ describe('bad input from a raw NATS client', () => {
       encode({ v: 2, kind: 'work' }),
       { headers: h },
     );
-    await expect(stack.client.result(id, { timeoutMs: 20_000 })).rejects.toMatchObject({
-      code: 'BAD_REQUEST',
-    });
+    await expect
+      .poll(async () => (await deadLetters(stack.raw, stack.prefix)).some((d) => d.source === 'work'), {
+        timeout: 10_000,
+      })
+      .toBe(true);
+    const { task, waiting } = await stack.client.get(id);
+    expect(task.state).toBe('pending');
+    expect(waiting).toBe('no executor in group "nobody" serves type "echo"');
   });
 
   it('dead-letters a malformed work message and still runs the next subtask', async () => {

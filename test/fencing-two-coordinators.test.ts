@@ -27,7 +27,7 @@ import {
   type OutcomeItem,
   type Names,
 } from '@jetsched/protocol';
-import { bindTopology, provision, TaskStore } from '@jetsched/runtime';
+import { bindTopology, provision, TaskStore, type Signer } from '@jetsched/runtime';
 import { startServer, type NatsServer } from '@jetsched/testkit';
 import { requestJson } from './interop/raw-client.js';
 import { uniquePrefix } from './helpers/stack.js';
@@ -42,6 +42,7 @@ describe('two coordinators: a cached record behind the stored one', () => {
   let client: Client;
   let a: Coordinator;
   let b: Coordinator;
+  let signer: Signer;
 
   beforeAll(async () => {
     server = await startServer({
@@ -60,6 +61,8 @@ describe('two coordinators: a cached record behind the stored one', () => {
     };
     nc = await as('test');
     await provision(nc, { prefix });
+    // the test plays the scheduler and the executor: it signs attempts with the cluster's key
+    signer = (await bindTopology(nc, prefix)).signer;
     jsm = await jetstreamManager(nc);
     a = createCoordinator({ nc: await as('a'), prefix, id: 'coord-a' });
     b = createCoordinator({ nc: await as('b'), prefix, id: 'coord-b' });
@@ -83,9 +86,22 @@ describe('two coordinators: a cached record behind the stored one', () => {
     return id;
   }
 
+  /** An outcome as an executor sends it, with the token the releasing scheduler would have given. */
   function outcome(taskId: string, index: number, delivery: number, result: unknown, total = 2): OutcomeItem {
     const now = Date.now();
-    return { taskId, index, total, attempt: 1, delivery, ok: true, result, startedAt: now, finishedAt: now };
+    const token = signer.attemptToken(taskId, index, 1);
+    return {
+      taskId,
+      index,
+      total,
+      attempt: 1,
+      delivery,
+      ok: true,
+      result,
+      startedAt: now,
+      finishedAt: now,
+      token,
+    };
   }
 
   /** Publishes one outcome message, as an executor would, and waits until a coordinator acked it. */

@@ -68,6 +68,8 @@ interface WorkItem {
   total: number;
   attempt: number;
   input: unknown;
+  /** The attempt's token, which the outcome carries back. */
+  token?: string;
 }
 
 /**
@@ -146,6 +148,8 @@ export async function runRawExecutor(
             result: opts.run(it.input),
             startedAt,
             finishedAt: Date.now(),
+            // the work item's attempt token, back as it came
+            token: it.token,
           };
           const body = { v: 2, kind: 'outcomes', from: id, items: [outcome] };
           if (opts.asJson(outcome.index)) {

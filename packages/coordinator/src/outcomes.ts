@@ -48,6 +48,7 @@ import {
   isLastDelivery,
   msgContentType,
   rejectMessage,
+  type Signer,
   type StoredTask,
   type TaskStore,
   type Topology,
@@ -88,11 +89,16 @@ export class OutcomeRecorder {
   async handleBatch(msgs: JsMsg[]): Promise<void> {
     const good: Received[] = [];
     for (const msg of msgs) {
+      let batch: OutcomeBatch;
       try {
-        good.push({ msg, batch: validate('outcome-batch', decode(msg.data, msgContentType(msg))) });
+        batch = validate('outcome-batch', decode(msg.data, msgContentType(msg)));
       } catch (err) {
         await this.#reject(msg, toErrorRecord(err, ErrorCode.BadRequest));
+        continue;
       }
+      const forged = unsigned(this.topo.signer, batch);
+      if (forged) await this.#reject(msg, forged);
+      else good.push({ msg, batch });
     }
     if (good.length === 0) return;
     try {
@@ -487,4 +493,30 @@ function subtaskRecord(o: OutcomeItem, executor: string): SubtaskRecord {
     if ('input' in o) rec.input = o.input;
   }
   return rec;
+}
+
+/**
+ * Why a batch is refused for want of tokens (ADR 0026), or undefined when every item carries the
+ * token of the attempt it names and every failure the token of its item or of its task. Only the
+ * releasing scheduler makes tokens, so an outcome from anyone else cannot change a task; a genuine
+ * sender never mixes in an unsigned item, so the whole message goes to the dead letters.
+ */
+function unsigned(signer: Signer, batch: OutcomeBatch): ErrorRecord | undefined {
+  const item = (batch.items ?? []).find((i) => !signer.isAttemptToken(i.token, i.taskId, i.index, i.attempt));
+  const failure = (batch.failures ?? []).find((f) =>
+    f.index === undefined || f.attempt === undefined
+      ? !signer.isTaskToken(f.token, f.taskId)
+      : !signer.isAttemptToken(f.token, f.taskId, f.index, f.attempt),
+  );
+  const bad = item ?? failure;
+  if (!bad) return undefined;
+  const what =
+    'index' in bad && bad.index !== undefined
+      ? `subtask ${bad.index} attempt ${bad.attempt ?? '?'} of task ${bad.taskId}`
+      : `task ${bad.taskId}`;
+  return {
+    code: ErrorCode.Forbidden,
+    message: `an outcome message from ${batch.from} names ${what} without its attempt's token: refused`,
+    retryable: false,
+  };
 }

@@ -70,6 +70,8 @@ export async function runHandler(
     attempt: work.attempt,
     delivery,
     startedAt,
+    // the attempt's token, back as it came: without it the coordinator refuses the outcome
+    ...(work.token === undefined ? {} : { token: work.token }),
   };
   const timeout =
     work.timeoutMs === undefined
@@ -190,8 +192,20 @@ export function encodeOutcome(item: OutcomeItem, maxBytes: number): Uint8Array {
 }
 
 function failedInstead(item: OutcomeItem, error: ErrorRecord): OutcomeItem {
-  const { taskId, index, total, attempt, delivery, startedAt, finishedAt } = item;
-  return { taskId, index, total, attempt, delivery, startedAt, finishedAt, ok: false, error };
+  const { taskId, index, total, attempt, delivery, startedAt, finishedAt, token } = item;
+  const failed: OutcomeItem = {
+    taskId,
+    index,
+    total,
+    attempt,
+    delivery,
+    startedAt,
+    finishedAt,
+    ok: false,
+    error,
+  };
+  if (token !== undefined) failed.token = token;
+  return failed;
 }
 
 /** Settles with the signal's reason as soon as it aborts, even if the handler ignores the signal. */

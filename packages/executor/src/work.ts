@@ -24,12 +24,12 @@ import {
   Header,
   resent,
   subtaskDelivery,
-  isValidToken,
   toErrorRecord,
   validate,
   WIRE_VERSION,
   workMsgId,
   type ClaimReply,
+  type TaskFailure,
   type ErrorRecord,
   type WorkBatch,
   type WorkItem,
@@ -83,22 +83,9 @@ export async function processWork(w: WorkContext, msg: JsMsg): Promise<void> {
   try {
     items = validate('work-batch', decode(msg.data, msgContentType(msg))).items;
   } catch (err) {
-    const reason = toErrorRecord(err, ErrorCode.BadRequest);
-    // the task a malformed message names (in its headers) fails, rather than wait for ever
-    const taskId = msg.headers?.get(Header.TaskId);
-    await rejectMessage(topo, cfg.log, 'work', cfg.id, msg, reason, async () => {
-      if (!taskId || !isValidToken(taskId)) return;
-      await w.sender
-        .fail([
-          {
-            taskId,
-            error: { ...reason, message: `a work message for this task was malformed: ${reason.message}` },
-          },
-        ])
-        .catch((e: unknown) =>
-          cfg.log.error({ err: e, taskId }, 'could not fail the task of a malformed work message'),
-        );
-    });
+    // dead-lettered with its reason; it does not fail the task its headers name: anyone may write a
+    // header, and only a token from the scheduler lets an outcome change a task (ADR 0026)
+    await rejectMessage(topo, cfg.log, 'work', cfg.id, msg, toErrorRecord(err, ErrorCode.BadRequest));
     return;
   }
   const deliveryCount = msg.info.deliveryCount;
@@ -232,9 +219,16 @@ async function giveUp(w: WorkContext, msg: JsMsg, items: WorkItem[]): Promise<vo
     details: { subtask: it.index, deliveries },
   });
   const seen = new Set<string>();
-  const failures = items
+  // each names the item given up on, with its token: what lets an executor fail a task
+  const failures: TaskFailure[] = items
     .filter((it) => !seen.has(it.taskId) && seen.add(it.taskId))
-    .map((it) => ({ taskId: it.taskId, error: error(it) }));
+    .map((it) => ({
+      taskId: it.taskId,
+      error: error(it),
+      index: it.index,
+      attempt: it.attempt,
+      ...(it.token === undefined ? {} : { token: it.token }),
+    }));
   // dead letter first: whoever sees the task failed finds the dead letter
   await rejectMessage(
     w.topo,

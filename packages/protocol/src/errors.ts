@@ -39,6 +39,8 @@ export const ErrorCode = {
   HandlerError: 'HANDLER_ERROR',
   /** The NATS server is older than the minimum supported version. */
   ServerTooOld: 'SERVER_TOO_OLD',
+  /** An outcome or failure without the token of the attempt it names (ADR 0026). */
+  Forbidden: 'FORBIDDEN',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -664,6 +664,12 @@ const topologyManifest = {
 
 // ---- messages between actors (lenient) ----------------------------------------------------------
 
+/**
+ * The attempt token of a work item (`<keyId>.<base64url>`), which its outcome carries back: made by
+ * the scheduler with the cluster's key, checked by the coordinator (docs/protocol.md, Outcomes).
+ */
+const attemptToken = { type: 'string', minLength: 1, maxLength: 128 } as const;
+
 const workItem = {
   type: 'object',
   required: ['taskId', 'type', 'index', 'total', 'attempt', 'input'],
@@ -680,6 +686,7 @@ const workItem = {
     input: {},
     timeoutMs: posInt,
     trace: traceparent,
+    token: attemptToken,
   },
 } as const;
 
@@ -756,6 +763,7 @@ const outcomeItem = {
     startedAt: millis,
     finishedAt: millis,
     trace: traceparent,
+    token: attemptToken,
   },
   oneOf: [
     { properties: { ok: { const: true } }, required: ['result'] },
@@ -778,7 +786,13 @@ const outcomeBatch = {
       items: {
         type: 'object',
         required: ['taskId', 'error'],
-        properties: { taskId: id, error: errorRecord },
+        properties: {
+          taskId: id,
+          error: errorRecord,
+          index: subtaskIndex,
+          attempt: posInt,
+          token: attemptToken,
+        },
       },
     },
   },

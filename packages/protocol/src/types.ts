@@ -310,6 +310,11 @@ export interface WorkItem {
   timeoutMs?: number;
   /** The task's trace context (`traceparent`), the parent of the handler's span. */
   trace?: string;
+  /**
+   * The attempt's token: its outcome must carry it back, or the coordinator refuses the outcome.
+   * Made by the releasing scheduler from the cluster's key; nobody without the key can make one.
+   */
+  token?: string;
 }
 
 /**
@@ -351,6 +356,8 @@ export type OutcomeItem = {
   finishedAt: number;
   /** The trace context of the run (its span's `traceparent`, in the task's trace). */
   trace?: string;
+  /** The work item's `token`, given back as it came. */
+  token?: string;
 } & (
   | { ok: true; result: unknown }
   /** `input`: the subtask's input, so that a retry or a dead letter can run it again. */
@@ -361,6 +368,14 @@ export type OutcomeItem = {
 export interface TaskFailure {
   taskId: string;
   error: ErrorRecord;
+  /**
+   * Who may fail a task: an executor that gave up on a work item names it (`index`, `attempt`) with
+   * its `token`; a scheduler (a split that failed) signs the task id itself (`token` without
+   * `index`). A failure without a valid token is refused.
+   */
+  index?: number;
+  attempt?: number;
+  token?: string;
 }
 
 /** Executors and schedulers -> coordinators, on `<prefix>.outcomes.<group>`. */

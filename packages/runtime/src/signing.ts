@@ -71,13 +71,47 @@ export class Signer {
   }
 
   /** True when `signature` is a valid signature of `body` by one of the keys. */
-  verify(body: Uint8Array, signature: string | undefined): boolean {
+  verify(body: Uint8Array | string, signature: string | undefined, bytes = 32): boolean {
     if (!signature) return false;
     const dot = signature.indexOf('.');
     const secret = this.#keys.get(signature.slice(0, dot));
     if (dot < 0 || !secret) return false;
-    const expected = createHmac('sha256', secret).update(body).digest();
+    const expected = createHmac('sha256', secret).update(body).digest().subarray(0, bytes);
     const given = Buffer.from(signature.slice(dot + 1), 'base64url');
     return given.length === expected.length && timingSafeEqual(given, expected);
   }
+
+  /**
+   * The token of a subtask's attempt (ADR 0026): the scheduler puts it in the work item, the
+   * outcome carries it back, and the coordinator records only outcomes whose token is the current
+   * attempt's. 128 bits of HMAC: nobody without the key makes one.
+   */
+  attemptToken(taskId: string, index: number, attempt: number): string {
+    return this.#token(attemptTokenInput(taskId, index, attempt));
+  }
+
+  isAttemptToken(token: string | undefined, taskId: string, index: number, attempt: number): boolean {
+    return this.verify(attemptTokenInput(taskId, index, attempt), token, TOKEN_BYTES);
+  }
+
+  /** The token with which a scheduler fails a whole task (its split failed). */
+  taskToken(taskId: string): string {
+    return this.#token(`task:${taskId}`);
+  }
+
+  isTaskToken(token: string | undefined, taskId: string): boolean {
+    return this.verify(`task:${taskId}`, token, TOKEN_BYTES);
+  }
+
+  #token(input: string): string {
+    const mac = createHmac('sha256', this.#current.secret).update(input).digest().subarray(0, TOKEN_BYTES);
+    return `${this.#current.id}.${mac.toString('base64url')}`;
+  }
+}
+
+/** Bytes of HMAC an attempt or task token keeps. */
+const TOKEN_BYTES = 16;
+
+function attemptTokenInput(taskId: string, index: number, attempt: number): string {
+  return `attempt:${taskId}.${index}.${attempt}`;
 }

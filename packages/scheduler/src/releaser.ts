@@ -55,6 +55,7 @@ import type { ReleaseChange, ReleaseLease } from './release-lease.js';
 import { FairShare, type Allowance, type Decision, type ReadyQueue } from './release-policy.js';
 import { loadReadyMessage } from './ready-message.js';
 import { ReadyView, type SubjectQueue } from './ready-queue.js';
+import { signedFailures, withAttemptToken } from './tokens.js';
 
 /** How often a releaser looks again without being woken (aging, retries, lease renewal). */
 const TICK_MS = 250;
@@ -546,7 +547,7 @@ export class GroupReleaser {
         Math.max(1, p.capacity - this.#inFlight.profile(p.profile)),
         Math.min(this.cfg.maxItemsPerMessage, p.perExecutor),
       );
-      const encoded = mine.map((t) => encode(t.item));
+      const encoded = mine.map((t) => encode(withAttemptToken(this.topo.signer, t.item)));
       const packs = packMessages(
         mine.map((t, i) => ({
           size: (encoded[i] as Uint8Array).length,
@@ -690,7 +691,7 @@ export class GroupReleaser {
         data: packWithItems(
           { v: WIRE_VERSION, kind: 'work' },
           'items',
-          items.map((i) => encode(i)),
+          items.map((i) => encode(withAttemptToken(this.topo.signer, i))),
         ),
         headers: [
           [Header.Items, String(items.length)],
@@ -722,7 +723,12 @@ export class GroupReleaser {
 
   /** Tells the coordinators of tasks that cannot run (their split failed). */
   async #fail(failures: TaskFailure[]): Promise<void> {
-    const batch: OutcomeBatch = { v: WIRE_VERSION, kind: 'outcomes', from: this.cfg.id, failures };
+    const batch: OutcomeBatch = {
+      v: WIRE_VERSION,
+      kind: 'outcomes',
+      from: this.cfg.id,
+      failures: signedFailures(this.topo.signer, failures),
+    };
     await this.topo.publisher.publishAllOrThrow([
       { subject: this.topo.names.outcomeSubject(this.group), data: encode(batch) },
     ]);

@@ -29,6 +29,7 @@ import {
   type Logger,
   type Topology,
 } from '@jetsched/runtime';
+import { signedFailures } from './tokens.js';
 
 /** Messages taken off a consumer per fetch. */
 const FETCH = 64;
@@ -129,7 +130,12 @@ async function failTasks(
   actor: string,
   failures: TaskFailure[],
 ): Promise<void> {
-  const batch: OutcomeBatch = { v: WIRE_VERSION, kind: 'outcomes', from: actor, failures };
+  const batch: OutcomeBatch = {
+    v: WIRE_VERSION,
+    kind: 'outcomes',
+    from: actor,
+    failures: signedFailures(topo.signer, failures),
+  };
   await topo.publisher.publishAllOrThrow([
     { subject: topo.names.outcomeSubject(group), data: encode(batch) },
   ]);
