@@ -9,7 +9,7 @@ import { createCoordinator, type Coordinator, type Reducer } from '@jetsched/coo
 import { createExecutor, type Executor, type Handler } from '@jetsched/executor';
 import { createScheduler, type Scheduler, type Splitter } from '@jetsched/scheduler';
 import { startServer, type NatsCluster, type NatsServer } from '@jetsched/testkit';
-import { provision, type TopologyOptions } from '@jetsched/runtime';
+import { provision, type TlsFiles, type TopologyOptions } from '@jetsched/runtime';
 
 export interface StackOptions {
   server?: NatsServer;
@@ -31,6 +31,8 @@ export interface StackOptions {
   agingMs?: number;
   coordinators?: number;
   schedulers?: number;
+  /** Connect every actor and the client with TLS (the server's CA; a certificate if it verifies clients). */
+  tls?: TlsFiles;
 }
 
 export interface Stack {
@@ -57,7 +59,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const prefix = uniquePrefix();
   const conns: NatsConnection[] = [];
   const newConn = async (): Promise<NatsConnection> => {
-    const nc = await connect({ servers: urls, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    const nc = await connect({
+      servers: urls,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+      ...(opts.tls ? { tls: opts.tls } : {}),
+    });
     conns.push(nc);
     return nc;
   };

@@ -7,6 +7,10 @@ import type { ConnectOptions } from '@jetsched/runtime';
 export interface GlobalFlags {
   server?: string;
   creds?: string;
+  nkey?: string;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
   prefix: string;
   logLevel?: string;
 }
@@ -21,6 +25,10 @@ export function addGlobalOptions(program: Command): Command {
       ).env('NATS_URL'),
     )
     .addOption(new Option('--creds <file>', 'NATS credentials file').env('NATS_CREDS'))
+    .addOption(new Option('--nkey <file>', "a file with the user's nkey seed").env('NATS_NKEY'))
+    .addOption(new Option('--tls-ca <file>', "the CA of the server's certificate (TLS)").env('NATS_CA'))
+    .addOption(new Option('--tls-cert <file>', "this client's certificate (TLS)").env('NATS_CERT'))
+    .addOption(new Option('--tls-key <file>', "this client's key (TLS)").env('NATS_KEY'))
     .addOption(
       new Option('--prefix <prefix>', 'namespace of every subject, stream and bucket')
         .env('JETSCHED_PREFIX')
@@ -44,6 +52,13 @@ export function common(flags: GlobalFlags): Common {
   const connection: ConnectOptions = {};
   if (flags.server) connection.servers = flags.server.split(',');
   if (flags.creds) connection.credsFile = flags.creds;
+  if (flags.nkey) connection.nkeyFile = flags.nkey;
+  const tls = {
+    ...(flags.tlsCa ? { caFile: flags.tlsCa } : {}),
+    ...(flags.tlsCert ? { certFile: flags.tlsCert } : {}),
+    ...(flags.tlsKey ? { keyFile: flags.tlsKey } : {}),
+  };
+  if (Object.keys(tls).length > 0) connection.tls = tls;
   return { connection, prefix: flags.prefix, logLevel: flags.logLevel };
 }
 

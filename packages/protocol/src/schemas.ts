@@ -702,6 +702,10 @@ const roleConfig = {
   properties: {
     server: { type: 'string', minLength: 1 },
     creds: { type: 'string', minLength: 1 },
+    nkey: { type: 'string', minLength: 1 },
+    'tls-ca': { type: 'string', minLength: 1 },
+    'tls-cert': { type: 'string', minLength: 1 },
+    'tls-key': { type: 'string', minLength: 1 },
     prefix: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{0,31}$' },
     'log-level': { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     handlers: { type: 'string', minLength: 1 },

@@ -3,7 +3,7 @@
  * and refuses a server older than MIN_SERVER_VERSION with a message saying what to do.
  */
 import { readFile } from 'node:fs/promises';
-import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, nkeyAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { compareVersions, ErrorCode, JetschedError, MIN_SERVER_VERSION } from '@jetsched/protocol';
 
@@ -15,6 +15,14 @@ export interface ConnectOptions {
   servers?: string | string[];
   /** A NATS credentials file (JWT + nkey seed). @defaultValue `NATS_CREDS` from the environment */
   credsFile?: string;
+  /** A file holding a user's nkey seed (`SU...`). @defaultValue `NATS_NKEY` from the environment */
+  nkeyFile?: string;
+  /**
+   * TLS: the CA that signed the server's certificate, and this client's certificate and key when the
+   * server verifies clients. Any of them (or a `tls://` URL) makes the connection TLS-only.
+   * @defaultValue `NATS_CA`, `NATS_CERT`, `NATS_KEY` from the environment
+   */
+  tls?: TlsFiles;
   /** Connection name shown by `nats server report connections`. */
   name?: string;
   /** Oldest accepted server version. @defaultValue {@link MIN_SERVER_VERSION} */
@@ -27,14 +35,27 @@ export interface ConnectOptions {
   asyncTraces?: boolean;
 }
 
+export interface TlsFiles {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
 export async function connectNats(opts: ConnectOptions = {}): Promise<NatsConnection> {
   const servers = opts.servers ?? process.env['NATS_URL'] ?? DEFAULT_NATS_URL;
   const credsFile = opts.credsFile ?? process.env['NATS_CREDS'];
-  const authenticator = credsFile ? credsAuthenticator(await readFile(credsFile)) : undefined;
+  const nkeyFile = opts.nkeyFile ?? process.env['NATS_NKEY'];
+  const authenticator = credsFile
+    ? credsAuthenticator(await readFile(credsFile))
+    : nkeyFile
+      ? nkeyAuthenticator(new TextEncoder().encode((await readFile(nkeyFile, 'utf8')).trim()))
+      : undefined;
+  const tls = tlsOf(opts.tls, servers);
   const nc = await connect({
     servers,
     ...(opts.name ? { name: opts.name } : {}),
     ...(authenticator ? { authenticator } : {}),
+    ...(tls ? { tls } : {}),
     maxReconnectAttempts: -1,
     noAsyncTraces: !(opts.asyncTraces ?? process.env['JETSCHED_ASYNC_TRACES'] === '1'),
   });
@@ -45,6 +66,20 @@ export async function connectNats(opts: ConnectOptions = {}): Promise<NatsConnec
     throw err;
   }
   return nc;
+}
+
+/** The TLS settings of a connection: given, else from the environment; `{}` for a `tls://` URL alone. */
+function tlsOf(given: TlsFiles | undefined, servers: string | string[]): TlsFiles | undefined {
+  const env = process.env;
+  const files: TlsFiles = {};
+  const ca = given?.caFile ?? env['NATS_CA'];
+  const cert = given?.certFile ?? env['NATS_CERT'];
+  const key = given?.keyFile ?? env['NATS_KEY'];
+  if (ca) files.caFile = ca;
+  if (cert) files.certFile = cert;
+  if (key) files.keyFile = key;
+  const tlsUrl = [servers].flat().some((s) => s.startsWith('tls://'));
+  return Object.keys(files).length > 0 || tlsUrl ? files : undefined;
 }
 
 export function assertServerVersion(nc: NatsConnection, min: string = MIN_SERVER_VERSION): void {

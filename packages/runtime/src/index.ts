@@ -4,6 +4,7 @@ export {
   assertServerVersion,
   DEFAULT_NATS_URL,
   type ConnectOptions,
+  type TlsFiles,
 } from './connection.js';
 export { bindTopology, readManifest, type Topology } from './topology.js';
 export { provision, MANIFEST_KEY, type ProvisionResult } from './provision.js';

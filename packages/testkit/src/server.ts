@@ -37,6 +37,11 @@ export interface ServerOptions {
   websocket?: boolean;
   /** Extra settings inside the `websocket { }` block, e.g. `authorization { token: "s3cret" }`. */
   websocketConfig?: string;
+  /**
+   * Clients connect with TLS only: the server's certificate and key, and with `caFile` it verifies
+   * clients' certificates against that CA (and refuses clients without one).
+   */
+  tls?: { certFile: string; keyFile: string; caFile?: string };
 }
 
 export interface NatsServer {
@@ -83,6 +88,10 @@ function configText(o: ServerOptions & { port: number; storeDir: string }, ports
   ];
   if (o.serverName) lines.push(`server_name: "${o.serverName}"`);
   if (o.monitoring) lines.push('http: "127.0.0.1:-1"');
+  if (o.tls) {
+    const verify = o.tls.caFile ? `, ca_file: "${o.tls.caFile}", verify: true` : '';
+    lines.push(`tls { cert_file: "${o.tls.certFile}", key_file: "${o.tls.keyFile}"${verify}, timeout: 2 }`);
+  }
   if (o.websocket)
     lines.push(
       `websocket { listen: "127.0.0.1:-1", no_tls: true${o.websocketConfig ? `, ${o.websocketConfig}` : ''} }`,
