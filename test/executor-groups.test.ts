@@ -166,6 +166,25 @@ describe('failure, cancellation and watching', () => {
     expect(progress.length).toBeGreaterThan(0);
   });
 
+  it('watch ends at once when its signal aborts, while the task still runs', async () => {
+    const { id } = await stack.client.submit({ type: 'slow', payload: null });
+    const stop = new AbortController();
+    const seen: string[] = [];
+    const watching = (async () => {
+      for await (const e of stack.client.watch(id, { signal: stop.signal }))
+        if (e.kind === 'state') seen.push(e.task.state);
+    })();
+    const deadline = Date.now() + 10_000;
+    while (!seen.includes('running') && Date.now() < deadline) await sleep(20);
+    expect(seen).toContain('running');
+    const t0 = Date.now();
+    stop.abort();
+    await watching;
+    expect(Date.now() - t0).toBeLessThan(500);
+    expect((await stack.client.get(id)).task.state).toBe('running');
+    await stack.client.cancel(id);
+  });
+
   it('lists tasks with filters and pages through them', async () => {
     const ids = new Set<string>();
     for (let i = 0; i < 5; i++)

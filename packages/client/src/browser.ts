@@ -9,6 +9,7 @@ export {
   type Client,
   type ClientOptions,
   type WatchEvent,
+  type WatchOptions,
   type ResultOptions,
   type SubmitOptions,
 } from './client.js';

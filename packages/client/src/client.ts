@@ -110,7 +110,7 @@ export interface Client {
    * The task's record as it is now, then every change of it (from the record's own change stream,
    * so no state change is ever missed), and live handler progress; ends at a terminal state.
    */
-  watch(id: string): AsyncIterable<WatchEvent>;
+  watch(id: string, opts?: WatchOptions): AsyncIterable<WatchEvent>;
   /** A group's settings: pause, fairness weights, rate and concurrency limits. */
   groupSettings(group: string): Promise<GroupSettings>;
   /** Replaces a group's settings (what is left out is cleared). */
@@ -405,14 +405,17 @@ class ClientImpl implements Client {
     );
   }
 
-  watch(id: string): AsyncIterable<WatchEvent> {
-    return { [Symbol.asyncIterator]: () => this.#watch(id)[Symbol.asyncIterator]() };
+  watch(id: string, opts: WatchOptions = {}): AsyncIterable<WatchEvent> {
+    return { [Symbol.asyncIterator]: () => this.#watch(id, opts.signal)[Symbol.asyncIterator]() };
   }
 
-  async *#watch(id: string): AsyncGenerator<WatchEvent> {
+  async *#watch(id: string, signal: AbortSignal | undefined): AsyncGenerator<WatchEvent> {
     const queue: WatchEvent[] = [];
     let wake: (() => void) | undefined;
     let failure: Error | undefined;
+    // an abort ends the iteration at once, even while it waits for the next change
+    const stop = (): void => wake?.();
+    signal?.addEventListener('abort', stop, { once: true });
     const push = (e: WatchEvent): void => {
       queue.push(e);
       wake?.();
@@ -451,6 +454,7 @@ class ClientImpl implements Client {
       // an unknown id fails now instead of waiting for ever
       if (!seen && !(await kv.get(id))) throw new JetschedError(ErrorCode.NotFound, `no task ${id}`);
       for (;;) {
+        if (signal?.aborted) return;
         const e = queue.shift();
         if (!e) {
           if (failure) throw failure;
@@ -462,6 +466,7 @@ class ClientImpl implements Client {
         if (e.kind === 'state' && isTerminal(e.task.state)) return;
       }
     } finally {
+      signal?.removeEventListener('abort', stop);
       progress.unsubscribe();
       changes.stop();
       await pump;
@@ -471,6 +476,11 @@ class ClientImpl implements Client {
   async close(): Promise<void> {
     if (this.owned) await this.nc.drain();
   }
+}
+
+export interface WatchOptions {
+  /** Stops watching: the iteration ends (and its subscriptions close) when it aborts. */
+  signal?: AbortSignal;
 }
 
 export interface SubmitOptions {

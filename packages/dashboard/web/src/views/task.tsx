@@ -25,9 +25,10 @@ export function TaskView({ id }: { id: string }) {
     setProgress(new Map());
     setResult(undefined);
     setError(undefined);
-    const watching = (async () => {
+    const stop = new AbortController();
+    void (async () => {
       try {
-        for await (const e of client.watch(id)) {
+        for await (const e of client.watch(id, { signal: stop.signal })) {
           if (!live) return;
           if (e.kind === 'state') setTask(e.task);
           else setProgress((p) => new Map(p).set(e.progress.index, e.progress.progress));
@@ -38,7 +39,7 @@ export function TaskView({ id }: { id: string }) {
     })();
     return () => {
       live = false;
-      void watching;
+      stop.abort();
     };
   }, [id]);
 
