@@ -66,18 +66,15 @@ export async function measureDashboard(
         await context.close();
       }
     };
-    const median = async (hash: string): Promise<number> => {
+    const medianFirstRow = async (hash: string): Promise<number> => {
       await firstRow(hash); // the server's and the coordinator's first read of this page
       const times: number[] = [];
       for (let i = 0; i < PAGE_LOADS; i++) times.push(await firstRow(hash));
-      return percentile(
-        times.sort((a, b) => a - b),
-        50,
-      );
+      return percentile(times.sort(byValue), 50);
     };
     log('jetsched: (k) the dashboard task list with the stored tasks');
-    const firstPageMs = await median('#/tasks');
-    const firstFailedPageMs = await median('#/tasks?state=failed');
+    const firstPageMs = await medianFirstRow('#/tasks');
+    const firstFailedPageMs = await medianFirstRow('#/tasks?state=failed');
     log(`jetsched: (k) first page ${firstPageMs.toFixed(0)} ms, failed ${firstFailedPageMs.toFixed(0)} ms`);
 
     log(`jetsched: (k) bulk of ${SCENARIO.bulkTasks} without and with metrics scraped and the overview open`);

@@ -39,3 +39,11 @@ export function examples(cmd: Command, ...lines: string[]): Command {
 export function jsonOption(cmd: Command, what = 'the record'): Command {
   return cmd.option('--json', `print ${what} as stored (JSON) instead of a view for people`);
 }
+
+/** Resolves at the first SIGTERM or SIGINT: what a command that runs until stopped waits for. */
+export function untilStopped(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+}

@@ -8,7 +8,7 @@
 import { createServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { extname, normalize, sep } from 'node:path';
+import { extname, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_PREFIX } from '@jetsched/protocol';
 
@@ -80,7 +80,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     }
     // the page routes by its hash: every other path is a file of the build, or the page itself
     const file = normalize(root + (path === '/' ? 'index.html' : path.slice(1)));
-    if (!file.startsWith(root) || file.includes(`${sep}..${sep}`)) {
+    if (!file.startsWith(root)) {
       res.writeHead(404).end();
       return;
     }

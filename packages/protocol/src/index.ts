@@ -48,6 +48,7 @@ export {
   subtaskDelivery,
   resent,
   fairnessKeyOf,
+  isLive,
   type SplitSpec,
   type AggregateSpec,
   type PayloadRef,

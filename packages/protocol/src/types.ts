@@ -261,6 +261,14 @@ export interface ExecutorAdvert {
   at: number;
 }
 
+/** An advert counts as live for this many heartbeats after it was written. */
+const LIVE_HEARTBEATS = 3;
+
+/** Whether an executor's advert is live: written less than three heartbeats ago. */
+export function isLive(a: Pick<ExecutorAdvert, 'at' | 'heartbeatMs'>, now = Date.now()): boolean {
+  return now - a.at < LIVE_HEARTBEATS * a.heartbeatMs;
+}
+
 // ---- messages between actors --------------------------------------------------------------------
 
 /**

@@ -51,7 +51,8 @@ export {
   type Beside,
 } from './task-store.js';
 export { StopGate } from './stop-gate.js';
-export { ExecutorRegistry, Advertiser, isLive, DEFAULT_HEARTBEAT_MS, type AdvertSource } from './registry.js';
+export { ExecutorRegistry, Advertiser, DEFAULT_HEARTBEAT_MS, type AdvertSource } from './registry.js';
+export { isLive } from '@jetsched/protocol';
 export { failpoint, failpointsEnabled } from './failpoints.js';
 export { createLogger, silentLogger, type Logger, type LoggerConfig } from './logger.js';
 export { Lifecycle, ActorState, type Actor } from './lifecycle.js';

@@ -8,7 +8,14 @@
 import { hostname } from 'node:os';
 import { KvWatchInclude, type KvEntry } from '@nats-io/kv';
 import type { Logger } from 'pino';
-import { decodeJson, encodeJson, validate, WIRE_VERSION, type ExecutorAdvert } from '@jetsched/protocol';
+import {
+  decodeJson,
+  encodeJson,
+  isLive,
+  validate,
+  WIRE_VERSION,
+  type ExecutorAdvert,
+} from '@jetsched/protocol';
 import type { Topology } from './topology.js';
 import { retryTransient } from './transient.js';
 
@@ -17,13 +24,6 @@ export const DEFAULT_HEARTBEAT_MS = 2_000;
 
 /** Most adverts read in one request (the server's limit for a batched read). */
 const MAX_ADVERTS = 1024;
-
-/** An advert counts as live for this many heartbeats after it was written. */
-const LIVE_HEARTBEATS = 3;
-
-export function isLive(a: ExecutorAdvert, now = Date.now()): boolean {
-  return now - a.at < LIVE_HEARTBEATS * a.heartbeatMs;
-}
 
 /** A live, rebuilt-from-JetStream view of every executor's advert. */
 export class ExecutorRegistry {

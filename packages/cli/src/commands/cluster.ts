@@ -12,7 +12,7 @@ import { startCluster } from '@jetsched/testkit';
 import { connectNats, createLogger, provision } from '@jetsched/runtime';
 import type { Command } from 'commander';
 import { common, nonNegativeInt, type GlobalFlags } from '../args.js';
-import { action, examples } from '../command.js';
+import { action, examples, untilStopped } from '../command.js';
 import { spawnRole, type RoleProcess } from '../role-process.js';
 import { dashboardPortOption, localDashboard, noDashboardOption } from './dashboard.js';
 import { addProvisionOptions, topologyFromFlags, type ProvisionFlags } from './provision.js';
@@ -92,10 +92,7 @@ async function runCluster(values: ClusterFlags & GlobalFlags): Promise<number> {
         roles: roles.map((r) => ({ role: r.role, pid: r.pid })),
       }) + '\n',
     );
-    await new Promise<void>((resolve) => {
-      process.once('SIGTERM', resolve);
-      process.once('SIGINT', resolve);
-    });
+    await untilStopped();
     return 0;
   } finally {
     await dashboard?.close();

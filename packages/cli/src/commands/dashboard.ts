@@ -6,7 +6,7 @@ import { DEFAULT_DASHBOARD_PORT, startDashboard, type Dashboard } from '@jetsche
 import type { Logger } from '@jetsched/runtime';
 import { Option, type Command } from 'commander';
 import { common, nonNegativeInt, type GlobalFlags } from '../args.js';
-import { action, examples } from '../command.js';
+import { action, examples, untilStopped } from '../command.js';
 
 interface DashboardFlags {
   ws?: string;
@@ -63,10 +63,7 @@ async function runDashboard(o: DashboardFlags & GlobalFlags): Promise<number> {
     host: o.host,
   });
   process.stdout.write(`dashboard on ${dashboard.url} (NATS over WebSocket: ${o.ws})\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
+  await untilStopped();
   await dashboard.close();
   return 0;
 }

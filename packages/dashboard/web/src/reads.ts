@@ -5,7 +5,7 @@
 import { Empty, type NatsConnection } from '@nats-io/nats-core';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import type { ExecutorAdvert, Names } from '@jetsched/protocol';
+import { decodeJson, isLive, validate, type ExecutorAdvert, type Names } from '@jetsched/protocol';
 import type { MetricsReply } from '../../src/series.js';
 
 export async function readMetrics(nc: NatsConnection, n: Names): Promise<MetricsReply[]> {
@@ -27,9 +27,10 @@ export async function readMetrics(nc: NatsConnection, n: Names): Promise<Metrics
   return out;
 }
 
+/** The JSON of a message, or undefined when it is not JSON. */
 function parse(data: Uint8Array): unknown {
   try {
-    return JSON.parse(new TextDecoder().decode(data)) as unknown;
+    return decodeJson(data);
   } catch {
     return undefined;
   }
@@ -59,24 +60,15 @@ export async function readExecutors(nc: NatsConnection, n: Names): Promise<LiveE
   for await (const key of await kv.keys()) {
     const e = await kv.get(key);
     if (e?.operation !== 'PUT') continue;
-    const a = parse(e.value);
-    if (!isAdvert(a)) continue;
-    const heartbeatAgeMs = now - a.at;
-    out.push({ ...a, heartbeatAgeMs, stale: heartbeatAgeMs > 3 * a.heartbeatMs });
+    let a: ExecutorAdvert;
+    try {
+      a = validate('executor-advert', decodeJson(e.value));
+    } catch {
+      continue; // not an advert this page can read
+    }
+    out.push({ ...a, heartbeatAgeMs: now - a.at, stale: !isLive(a, now) });
   }
   return out.sort((a, b) => a.group.localeCompare(b.group) || a.id.localeCompare(b.id));
-}
-
-function isAdvert(x: unknown): x is ExecutorAdvert {
-  if (typeof x !== 'object' || x === null) return false;
-  const a = x as Record<string, unknown>;
-  return (
-    typeof a['id'] === 'string' &&
-    typeof a['group'] === 'string' &&
-    Array.isArray(a['types']) &&
-    typeof a['at'] === 'number' &&
-    typeof a['heartbeatMs'] === 'number'
-  );
 }
 
 /** Groups anything knows of: executors' and the release bucket's (a group that had a releaser). */

@@ -2,7 +2,6 @@
  * Throughput and end-to-end latency over time (from the roles' metrics, read every second), tasks
  * by state, and what waits and runs per group.
  */
-import { useEffect, useState } from 'preact/hooks';
 import {
   actorsByRole,
   pointBetween,
@@ -10,11 +9,11 @@ import {
   snapshot,
   type Point,
   type Reading,
-  type Snapshot,
 } from '../../../src/series.js';
 import { Chart } from '../chart.js';
 import { useCluster } from '../context.js';
 import { count } from '../format.js';
+import { usePoll } from '../hooks.js';
 import { readMetrics } from '../reads.js';
 
 /** How many points the plots keep (one a second: ten minutes). */
@@ -25,37 +24,22 @@ const history: { prev: Reading | undefined; points: Point[] } = { prev: undefine
 
 export function Overview() {
   const { nc, names } = useCluster();
-  const [points, setPoints] = useState<Point[]>(history.points);
-  const [snap, setSnap] = useState<Snapshot | undefined>(undefined);
-  const [roles, setRoles] = useState<Map<string, number>>(new Map());
-  const [error, setError] = useState<string | undefined>(undefined);
-
-  useEffect(() => {
-    let live = true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const tick = async (): Promise<void> => {
-      try {
-        const replies = await readMetrics(nc, names);
-        const now = reading(replies);
-        if (history.prev)
-          history.points = [...history.points, pointBetween(history.prev, now, Date.now())].slice(-KEEP);
-        history.prev = now;
-        if (!live) return;
-        setPoints(history.points);
-        setSnap(snapshot(now));
-        setRoles(actorsByRole(replies));
-        setError(undefined);
-      } catch (err) {
-        if (live) setError(err instanceof Error ? err.message : String(err));
-      }
-      if (live) timer = setTimeout(() => void tick(), 1_000);
-    };
-    void tick();
-    return () => {
-      live = false;
-      clearTimeout(timer);
-    };
-  }, [nc]);
+  const polled = usePoll(
+    async () => {
+      const replies = await readMetrics(nc, names);
+      const now = reading(replies);
+      if (history.prev)
+        history.points = [...history.points, pointBetween(history.prev, now, Date.now())].slice(-KEEP);
+      history.prev = now;
+      return { snap: snapshot(now), roles: actorsByRole(replies) };
+    },
+    1_000,
+    [nc],
+  );
+  const points = history.points;
+  const snap = polled.data?.snap;
+  const roles = polled.data?.roles ?? new Map<string, number>();
+  const error = polled.error;
 
   const col = (k: 'submitted' | 'succeeded' | 'failed' | 'p50' | 'p99'): (number | null)[] =>
     points.map((p) => p[k] ?? null);
